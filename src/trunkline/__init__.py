@@ -1,0 +1,3 @@
+"""Trunkline: an omnichannel contact-centre platform."""
+
+__version__ = "0.1.0"

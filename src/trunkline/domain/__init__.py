@@ -1,0 +1,1 @@
+"""Pure data and rules of the contact centre: no asyncio, no clock, no I/O."""
