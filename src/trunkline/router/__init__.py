@@ -1,0 +1,1 @@
+"""The routing engine: one universal queue, skills matching, offers and escalation."""
