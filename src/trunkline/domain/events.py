@@ -113,7 +113,8 @@ class InteractionEscalated(InteractionEvent):
     step: int
     skills: Mapping[str, int] = field(default_factory=dict)
     queues: tuple[str, ...] = ()
-    priority: int = 0
+    priority: int = 0  # the new priority (absolute)
+    rank: float = 0.0  # the new place in the order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

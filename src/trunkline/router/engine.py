@@ -1110,6 +1110,7 @@ class Router:
                 skills=dict(it.skills),
                 queues=tuple(sorted(it.queues)),
                 priority=it.priority,
+                rank=it.rank,
             )
         )
         self._schedule_escalation(it)
