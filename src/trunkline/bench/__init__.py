@@ -1,0 +1,1 @@
+"""Benchmarks of the performance-critical paths, runnable as ``trunkline bench NAME``."""

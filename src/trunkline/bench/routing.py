@@ -1,0 +1,247 @@
+"""Routing benchmark: the real engine against a naive full-scan matcher, side by side.
+
+Two regimes on one generated workload: *agents waiting* (every agent ready, each decision
+is an arrival choosing an agent) and *interactions waiting* (M interactions queued, each
+decision is an agent becoming ready and choosing an interaction). Only the decision call is
+timed; the bookkeeping that restores the regime afterwards is not.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from trunkline.domain.agent import AgentSpec, AgentState, CapacityProfile
+from trunkline.domain.events import InteractionOffered
+from trunkline.domain.interaction import InteractionRequest, InteractionState
+from trunkline.domain.media import Medium
+from trunkline.domain.queue import QueueSpec, WrapUpMode, WrapUpPolicy
+from trunkline.router.engine import Router, RouterSettings
+from trunkline.router.records import AgentRecord, InteractionRecord
+
+VOICE_ONLY = CapacityProfile(name="voice", limits={Medium.VOICE: 1}, max_total=1)
+BLENDED = CapacityProfile(name="blended")
+MEDIA_MIX = ((Medium.VOICE, 0.6), (Medium.CHAT, 0.25), (Medium.EMAIL, 0.15))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workload:
+    agents: int
+    waiting: int
+    skills: int
+    queues: int
+    seed: int
+
+
+class NaiveRouter(Router):
+    """The same engine with its indexes bypassed: every decision scans everything."""
+
+    def _route_interaction(self, it: InteractionRecord, now: float) -> None:
+        if it.preferred_until is not None:
+            return
+        best: AgentRecord | None = None
+        for agent in self._agents.values():
+            if (
+                agent.routable()
+                and not it.need & agent.lacks
+                and it.queues & agent.spec.queues
+                and agent.spec.id not in it.rejected_by
+                and (best is None or agent.idle_seq < best.idle_seq)
+            ):
+                best = agent
+        if best is not None:
+            self._offer(it, best, now)
+
+    def _route_agent(self, agent: AgentRecord, now: float) -> None:
+        while agent.routable():
+            best: InteractionRecord | None = None
+            for it in self._interactions.values():
+                if (
+                    it.state is InteractionState.QUEUED
+                    and it.preferred_until is None
+                    and not it.need & agent.lacks
+                    and it.queues & agent.spec.queues
+                    and agent.spec.id not in it.rejected_by
+                    and (best is None or it.key < best.key)
+                ):
+                    best = it
+            if best is None:
+                return
+            self._offer(best, agent, now)
+
+
+def _queues(n: int) -> dict[str, QueueSpec]:
+    return {
+        f"q{i}": QueueSpec(id=f"q{i}", wrap_up=WrapUpPolicy(mode=WrapUpMode.NONE)) for i in range(n)
+    }
+
+
+def _agents(w: Workload, rng: random.Random) -> dict[str, AgentSpec]:
+    names = [f"s{i}" for i in range(w.skills)]
+    out = {}
+    for i in range(w.agents):
+        held = rng.sample(names, rng.randint(4, min(10, w.skills)))
+        out[f"a{i}"] = AgentSpec(
+            id=f"a{i}",
+            skills={s: rng.randint(1, 5) for s in held},
+            queues=frozenset(f"q{q}" for q in rng.sample(range(w.queues), rng.randint(1, 3))),
+            capacity=VOICE_ONLY if rng.random() < 0.5 else BLENDED,
+        )
+    return out
+
+
+def _requests(w: Workload, rng: random.Random, prefix: str) -> Iterator[InteractionRequest]:
+    names = [f"s{i}" for i in range(w.skills)]
+    media = [m for m, _ in MEDIA_MIX]
+    weights = [p for _, p in MEDIA_MIX]
+    n = 0
+    while True:
+        n += 1
+        needed = rng.sample(names, rng.randint(1, 3))
+        yield InteractionRequest(
+            id=f"{prefix}{n}",
+            medium=rng.choices(media, weights)[0],
+            queue=f"q{rng.randrange(w.queues)}",
+            priority=rng.choice((0, 0, 0, 1, 2)),
+            skills={s: rng.randint(1, 3) for s in needed},
+        )
+
+
+def _summary(name: str, impl: str, samples: list[int], matched: int) -> dict[str, object]:
+    samples_sorted = sorted(samples)
+    total_s = sum(samples) / 1e9
+    p99_index = min(len(samples_sorted) - 1, int(len(samples_sorted) * 0.99))
+    return {
+        "regime": name,
+        "impl": impl,
+        "decisions": len(samples),
+        "matched": matched,
+        "decisions_per_s": round(len(samples) / total_s) if total_s else None,
+        "p50_us": round(statistics.median(samples_sorted) / 1000, 2),
+        "p99_us": round(samples_sorted[p99_index] / 1000, 2),
+    }
+
+
+def agents_waiting(w: Workload, router_cls: type[Router], decisions: int) -> dict[str, object]:
+    """Every agent ready; each decision is an arrival choosing an agent."""
+    rng = random.Random(w.seed)
+    router = router_cls(queues=_queues(w.queues), agents=_agents(w, rng), now=0.0)
+    now = 1.0
+    for agent_id in list(_agents(w, random.Random(w.seed))):
+        router.login(agent_id, now, ready=True)
+    requests = _requests(w, rng, "i")
+    samples: list[int] = []
+    matched = 0
+    clock = time.perf_counter_ns
+    gc.disable()
+    try:
+        for _ in range(decisions):
+            now += 0.001
+            request = next(requests)
+            t0 = clock()
+            router.submit(request, now)
+            samples.append(clock() - t0)
+            view = router.interaction(request.id)
+            if view.state is InteractionState.OFFERED and view.agent_id is not None:
+                matched += 1
+                router.accept(request.id, view.agent_id, now)
+                router.wrap_up(request.id, view.agent_id, now)
+            else:
+                router.cancel(request.id, now)
+    finally:
+        gc.enable()
+    return _summary("agents_waiting", router_cls.__name__, samples, matched)
+
+
+def interactions_waiting(
+    w: Workload, router_cls: type[Router], decisions: int
+) -> dict[str, object]:
+    """M interactions queued, agents not ready; each decision is an agent going ready."""
+    rng = random.Random(w.seed)
+    specs = _agents(w, rng)
+    router = router_cls(
+        queues=_queues(w.queues),
+        agents=specs,
+        now=0.0,
+        settings=RouterSettings(),
+    )
+    now = 1.0
+    agent_ids = list(specs)
+    for agent_id in agent_ids:
+        router.login(agent_id, now, ready=False, reason="bench")
+    requests = _requests(w, rng, "i")
+    for _ in range(w.waiting):
+        now += 0.001
+        router.submit(next(requests), now)
+    samples: list[int] = []
+    matched = 0
+    clock = time.perf_counter_ns
+    gc.disable()
+    try:
+        for n in range(decisions):
+            now += 0.001
+            agent_id = agent_ids[(n * 7919) % len(agent_ids)]
+            t0 = clock()
+            events = router.set_ready(agent_id, now)
+            samples.append(clock() - t0)
+            # Restore the regime: the agent stops taking work, finishes what it was
+            # offered, and as many new arrivals replace the interactions it took.
+            router.set_not_ready(agent_id, now, "bench")
+            taken = [e.interaction_id for e in events if isinstance(e, InteractionOffered)]
+            matched += bool(taken)
+            for interaction_id in taken:
+                router.accept(interaction_id, agent_id, now)
+                router.wrap_up(interaction_id, agent_id, now)
+                router.submit(next(requests), now)
+            assert router.agent(agent_id).state is AgentState.NOT_READY
+    finally:
+        gc.enable()
+    return _summary("interactions_waiting", router_cls.__name__, samples, matched)
+
+
+Regime = Callable[[Workload, type[Router], int], dict[str, object]]
+
+
+def run(
+    *,
+    agents: int = 10_000,
+    waiting: int = 10_000,
+    skills: int = 50,
+    queues: int = 20,
+    seed: int = 1,
+    decisions: int = 20_000,
+    naive_decisions: int = 300,
+    emit: Callable[[str], None] = print,
+) -> list[dict[str, object]]:
+    """Run both regimes for the indexed engine and the naive scan; print JSON lines."""
+    w = Workload(agents=agents, waiting=waiting, skills=skills, queues=queues, seed=seed)
+    results = []
+    regimes: tuple[Regime, ...] = (agents_waiting, interactions_waiting)
+    for regime in regimes:
+        fast = regime(w, Router, decisions)
+        naive = regime(w, NaiveRouter, naive_decisions)
+        fast_rate = fast["decisions_per_s"]
+        naive_rate = naive["decisions_per_s"]
+        assert isinstance(fast_rate, int) and isinstance(naive_rate, int)
+        line = {
+            **fast,
+            "naive_decisions_per_s": naive_rate,
+            "naive_p50_us": naive["p50_us"],
+            "speedup_vs_naive": round(fast_rate / naive_rate, 1),
+            "workload": {
+                "agents": agents,
+                "waiting": waiting if regime is interactions_waiting else 0,
+                "skills": skills,
+                "queues": queues,
+                "seed": seed,
+            },
+        }
+        del line["impl"]
+        emit(json.dumps(line))
+        results.append(line)
+    return results
