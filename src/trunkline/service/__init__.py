@@ -1,0 +1,1 @@
+"""The asyncio adapter around the routing engine: commands, durability, fan-out, timers."""

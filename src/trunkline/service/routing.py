@@ -1,0 +1,321 @@
+"""RoutingService: the one place that feeds the engine, records its events and re-arms its timer.
+
+Every command reads the clock once, calls the sans-IO :class:`Router`, publishes the events
+to the bus at once (live views stay instant) and hands them to the event record. Commands
+that accept work from outside (a new interaction) wait until their events are committed,
+so an interaction the API acknowledged survives a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ParamSpec
+
+from trunkline.config.loader import Config
+from trunkline.domain.errors import InvalidRequestError
+from trunkline.domain.events import Event
+from trunkline.domain.interaction import InteractionRequest, InteractionState
+from trunkline.domain.media import Medium
+from trunkline.router.engine import Router, RouterSettings
+from trunkline.router.views import AgentView, InteractionView, QueueView
+from trunkline.service.bus import EventBus
+from trunkline.service.metrics import RoutingMetrics
+from trunkline.store.event_store import EventStore
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+Clock = Callable[[], float]
+
+
+def router_settings(config: Config) -> RouterSettings:
+    centre = config.centre
+    return RouterSettings(
+        priority_unit_s=centre.priority_unit_s,
+        preferred_head_start_s=centre.preferred_head_start_s,
+        disconnect_grace_s=centre.disconnect_grace_s,
+        timezone=centre.timezone,
+    )
+
+
+class RoutingService:
+    """Owns the router for this process. All methods run on the event loop thread."""
+
+    def __init__(self, *, config: Config, store: EventStore, clock: Clock = time.time) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.bus = EventBus()
+        self.metrics = RoutingMetrics(clock, set(config.queues))
+        self.bus.add_listener(self.metrics.observe)
+        self.router = Router(
+            queues=config.queues,
+            agents=config.agents,
+            now=clock(),
+            settings=router_settings(config),
+            rules=config.rules,
+        )
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._pending: set[asyncio.Future[None]] = set()
+        self._last_commit: asyncio.Future[None] | None = None
+        self._started = False
+
+    # ----------------------------------------------------------------- life cycle
+
+    async def start(self) -> int:
+        """Bring back interactions left open by the previous run; returns how many."""
+        recovered = await self.store.recover()
+        for rec in recovered:
+            request = InteractionRequest(
+                id=rec.id,
+                medium=rec.medium,
+                queue=rec.queue,
+                priority=rec.priority,
+                skills=rec.skills,
+                data=rec.data,
+                customer_id=rec.customer_id,
+                preferred_agent=rec.preferred_agent,
+                created_at=rec.created_at,
+            )
+            self._run(
+                self.router.restore,
+                request,
+                rank=rec.rank,
+                state=rec.state,
+                agent_id=rec.agent_id,
+                now=self.clock(),
+            )
+        await self.store.flush()
+        self._started = True
+        if recovered:
+            log.info("recovered %d open interactions from the event record", len(recovered))
+        return len(recovered)
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await self.store.flush()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _run(self, fn: Callable[P, list[Event]], *args: P.args, **kwargs: P.kwargs) -> list[Event]:
+        """Run one engine command; its events are published and queued for the record."""
+        started = time.perf_counter()
+        events = fn(*args, **kwargs)
+        self.metrics.decision.observe(time.perf_counter() - started)
+        self._last_commit = self._emit(events)
+        self._rearm()
+        return events
+
+    async def _command(
+        self, fn: Callable[P, list[Event]], *args: P.args, **kwargs: P.kwargs
+    ) -> list[Event]:
+        """Run a command and wait until its events are committed (batches commit in order)."""
+        events = self._run(fn, *args, **kwargs)
+        commit = self._last_commit
+        if commit is not None:
+            await asyncio.shield(commit)
+        return events
+
+    def _emit(self, events: list[Event]) -> asyncio.Future[None] | None:
+        if not events:
+            return None
+        self.bus.publish(events)
+        future = self.store.append(events)
+        self._pending.add(future)
+        future.add_done_callback(self._settled)
+        return future
+
+    def _settled(self, future: asyncio.Future[None]) -> None:
+        self._pending.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("events could not be recorded: %s", future.exception())
+
+    def _rearm(self) -> None:
+        deadline = self.router.next_deadline()
+        if deadline == self._timer_at and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is None:
+            return
+        loop = asyncio.get_running_loop()
+        # The engine speaks epoch seconds; the loop's timer speaks its monotonic clock.
+        delay = max(0.0, deadline - self.clock())
+        self._timer = loop.call_at(loop.time() + delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._run(self.router.handle_timer, self.clock())
+
+    # --------------------------------------------------------------- interactions
+
+    async def submit(self, request: InteractionRequest) -> InteractionView | None:
+        """Route a new interaction; returns its view, or None when it was refused."""
+        await self._command(self.router.submit, request, self.clock())
+        try:
+            return self.router.interaction(request.id)
+        except LookupError:
+            return None
+
+    async def cancel(self, interaction_id: str, *, reason: str = "abandoned") -> None:
+        await self._command(self.router.cancel, interaction_id, self.clock(), reason=reason)
+
+    async def accept(self, interaction_id: str, agent_id: str) -> InteractionView:
+        await self._command(self.router.accept, interaction_id, agent_id, self.clock())
+        return self.router.interaction(interaction_id)
+
+    async def reject(self, interaction_id: str, agent_id: str, reason: str = "") -> None:
+        await self._command(self.router.reject, interaction_id, agent_id, self.clock(), reason)
+
+    async def end_handling(self, interaction_id: str, agent_id: str) -> None:
+        await self._command(self.router.end_handling, interaction_id, agent_id, self.clock())
+
+    async def wrap_up(
+        self,
+        interaction_id: str,
+        agent_id: str,
+        *,
+        disposition: str | None = None,
+        notes: str = "",
+    ) -> None:
+        if disposition is not None and disposition not in self.config.wrap_up_codes:
+            raise InvalidRequestError(
+                f"unknown wrap-up code {disposition!r}",
+                details={"disposition": disposition, "allowed": list(self.config.wrap_up_codes)},
+            )
+        await self._command(
+            self.router.wrap_up,
+            interaction_id,
+            agent_id,
+            self.clock(),
+            disposition=disposition,
+            notes=notes,
+        )
+
+    async def transfer(
+        self,
+        interaction_id: str,
+        agent_id: str,
+        *,
+        to_queue: str | None = None,
+        to_agent: str | None = None,
+    ) -> None:
+        if to_queue is None and to_agent is None:
+            raise InvalidRequestError("a transfer needs a queue or an agent")
+        await self._command(
+            self.router.transfer,
+            interaction_id,
+            agent_id,
+            self.clock(),
+            to_queue=to_queue,
+            to_agent=to_agent,
+        )
+
+    # --------------------------------------------------------------------- agents
+
+    def _check_reason(self, reason: str) -> None:
+        if reason not in self.config.not_ready_reasons:
+            raise InvalidRequestError(
+                f"unknown not-ready reason {reason!r}",
+                details={"reason": reason, "allowed": list(self.config.not_ready_reasons)},
+            )
+
+    async def login(self, agent_id: str, *, ready: bool = False) -> AgentView:
+        await self._command(self.router.login, agent_id, self.clock(), ready=ready)
+        return self.router.agent(agent_id)
+
+    async def logout(self, agent_id: str, *, reason: str = "", force: bool = False) -> AgentView:
+        await self._command(self.router.logout, agent_id, self.clock(), reason=reason, force=force)
+        return self.router.agent(agent_id)
+
+    async def set_ready(self, agent_id: str) -> AgentView:
+        await self._command(self.router.set_ready, agent_id, self.clock())
+        return self.router.agent(agent_id)
+
+    async def set_not_ready(self, agent_id: str, reason: str) -> AgentView:
+        self._check_reason(reason)
+        await self._command(self.router.set_not_ready, agent_id, self.clock(), reason)
+        return self.router.agent(agent_id)
+
+    async def set_profile(
+        self,
+        agent_id: str,
+        *,
+        skills: Mapping[str, int] | None = None,
+        queues: Iterable[str] | None = None,
+        by: str = "",
+    ) -> AgentView:
+        if skills is not None:
+            unknown = sorted(set(skills) - set(self.config.skills))
+            if unknown and self.config.skills:
+                raise InvalidRequestError(f"unknown skills {unknown}", details={"unknown": unknown})
+        await self._command(
+            self.router.set_profile, agent_id, self.clock(), skills=skills, queues=queues, by=by
+        )
+        return self.router.agent(agent_id)
+
+    def connection_lost(self, agent_id: str) -> None:
+        self._run(self.router.connection_lost, agent_id, self.clock())
+
+    def connection_restored(self, agent_id: str) -> None:
+        self._run(self.router.connection_restored, agent_id, self.clock())
+
+    async def reload(self, config: Config) -> None:
+        """Swap in a new configuration; interactions in flight are kept."""
+        await self._command(
+            self.router.reconfigure,
+            queues=config.queues,
+            agents=config.agents,
+            now=self.clock(),
+            settings=router_settings(config),
+            rules=config.rules,
+            source=config.source,
+        )
+        self.config = config
+        self.metrics.queues |= set(config.queues)
+
+    # ---------------------------------------------------------------------- views
+
+    def interaction(self, interaction_id: str) -> InteractionView:
+        return self.router.interaction(interaction_id)
+
+    async def interaction_record(self, interaction_id: str) -> dict[str, Any] | None:
+        """The live view when open, else the recorded snapshot (closed interactions)."""
+        try:
+            return _jsonable(self.router.interaction(interaction_id).as_dict())
+        except LookupError:
+            return await self.store.interaction(interaction_id)
+
+    def interactions(
+        self, *, state: InteractionState | None = None, queue: str | None = None
+    ) -> list[InteractionView]:
+        return self.router.interactions(state=state, queue=queue)
+
+    def agents(self) -> list[AgentView]:
+        return self.router.agents()
+
+    def agent(self, agent_id: str) -> AgentView:
+        return self.router.agent(agent_id)
+
+    def queues(self) -> list[QueueView]:
+        return self.router.queues(self.clock())
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Medium | InteractionState):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[key] = value
+    return out
