@@ -57,7 +57,8 @@ class NaiveRouter(Router):
         if best is not None:
             self._offer(it, best, now)
 
-    def _route_agent(self, agent: AgentRecord, now: float) -> None:
+    def _route_agent(self, agent: AgentRecord, now: float) -> bool:
+        offered = False
         while agent.routable():
             best: InteractionRecord | None = None
             for it in self._interactions.values():
@@ -71,8 +72,10 @@ class NaiveRouter(Router):
                 ):
                     best = it
             if best is None:
-                return
+                break
             self._offer(best, agent, now)
+            offered = True
+        return offered
 
 
 def _queues(n: int) -> dict[str, QueueSpec]:

@@ -14,7 +14,7 @@ interactions of its queues, each walk stopping at the first eligible entry.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -68,12 +68,13 @@ from trunkline.domain.queue import (
     SelectionStrategy,
     WrapUpMode,
 )
+from trunkline.router.classes import ClassIndex
 from trunkline.router.errors import (
     AgentBusyError,
     DuplicateInteractionError,
     OfferGoneError,
 )
-from trunkline.router.index import AgentIndex, AgentList, WaitingIndex
+from trunkline.router.index import AgentIndex, AgentList
 from trunkline.router.records import AgentRecord, InteractionRecord
 from trunkline.router.skillmask import LEVELS, SkillRegistry, media_bits
 from trunkline.router.timers import TimerHeap, TimerKind
@@ -133,18 +134,40 @@ class Router:
         self._agents: dict[str, AgentRecord] = {}
         self._interactions: dict[str, InteractionRecord] = {}
         self._agent_index = AgentIndex()
-        self._waiting = WaitingIndex()
+        self._classes = ClassIndex()
         self._timers = TimerHeap()
         self._seq = 0
         self._out: list[Event] = []
         for spec in agents.values():
-            self._agents[spec.id] = AgentRecord(
-                spec, self._skills.agent_skill_bits(spec.skills), now
-            )
+            self._add_agent(spec, now)
+
+    def _add_agent(self, spec: AgentSpec, now: float) -> AgentRecord:
+        agent = AgentRecord(spec, self._skills.agent_skill_bits(spec.skills), now)
+        self._agents[spec.id] = agent
+        self._assign_class(agent)
+        return agent
+
+    def _assign_class(self, agent: AgentRecord) -> None:
+        if agent.cls is not None:
+            agent.cls.members -= 1
+        cls, created = self._classes.class_for(
+            agent.skill_bits, agent.spec.queues, frozenset(agent.spec.skills)
+        )
+        cls.members += 1
+        agent.cls = cls
+        if created:
+            self._classes.fill(cls, self._waiting_interactions())
+
+    def _waiting_interactions(self) -> Iterator[InteractionRecord]:
+        for it in self._interactions.values():
+            if it.state is InteractionState.QUEUED and it.preferred_until is None:
+                yield it
 
     # ------------------------------------------------------------------ helpers
 
     def _take_events(self) -> list[Event]:
+        if self._classes.needs_compaction():
+            self._classes.compact()
         out, self._out = self._out, []
         return out
 
@@ -346,7 +369,7 @@ class Router:
     ) -> None:
         it.rank = rank if rank is not None else self._rank(it.queue, it.created_at, it.priority)
         it.key = (it.rank, it.seq)
-        it.need = self._skills.need_bits(it.medium, it.skills)
+        self._set_need(it)
         it.state = InteractionState.QUEUED
         it.agent_id = None
         it.offer_expires_at = None
@@ -364,8 +387,17 @@ class Router:
             assert preferred is not None
             self._route_agent(preferred, now)
             return
-        self._waiting.add(it)
+        self._route_or_wait(it, now)
+
+    def _set_need(self, it: InteractionRecord) -> None:
+        it.need = self._skills.need_bits(it.medium, it.skills)
+        it.need_skills = it.need & ~_ALL_MEDIA_BITS
+
+    def _route_or_wait(self, it: InteractionRecord, now: float) -> None:
+        """Offer a waiting interaction now if an agent is free, else file it by need."""
         self._route_interaction(it, now)
+        if it.state is InteractionState.QUEUED:
+            self._classes.file(it)
 
     @staticmethod
     def _can_hold_for(agent: AgentRecord) -> bool:
@@ -390,9 +422,8 @@ class Router:
         it.state = InteractionState.QUEUED
         it.agent_id = None
         it.offer_expires_at = None
-        self._waiting.add(it)
         self._out.append(self._queued_event(it, now, reason))
-        self._route_interaction(it, now)
+        self._route_or_wait(it, now)
 
     def _schedule_escalation(self, it: InteractionRecord) -> None:
         steps = self._escalation(it.queue)
@@ -442,8 +473,7 @@ class Router:
             )
         del self._interactions[it.id]
         if agent is not None:
-            self._sync_agent(agent, now, moved=True)
-            self._route_agent(agent, now)
+            self._agent_freed(agent, now)
         return self._take_events()
 
     def _unqueue(self, it: InteractionRecord) -> None:
@@ -454,7 +484,7 @@ class Router:
                 holder.held.pop(it.id, None)
             it.preferred_until = None
         else:
-            self._waiting.remove(it)
+            self._classes.withdraw(it)
 
     # ------------------------------------------------------------------ offers
 
@@ -535,9 +565,8 @@ class Router:
                 at=now, interaction_id=it.id, agent_id=agent_id, queue=it.queue, reason=reason
             )
         )
-        self._sync_agent(agent, now, moved=True)
         self._requeue(it, now, "requeued")
-        self._route_agent(agent, now)
+        self._agent_freed(agent, now)
         return self._take_events()
 
     def _offer_timed_out(self, it: InteractionRecord, now: float) -> None:
@@ -651,8 +680,7 @@ class Router:
             )
         )
         del self._interactions[it.id]
-        self._sync_agent(agent, now, moved=True)
-        self._route_agent(agent, now)
+        self._agent_freed(agent, now)
 
     def transfer(
         self,
@@ -702,7 +730,6 @@ class Router:
         it.escalation_step = 0
         it.escalation_base = now
         it.assigned_at = None
-        self._sync_agent(agent, now, moved=True)
         self._enqueue(
             it,
             now,
@@ -711,7 +738,7 @@ class Router:
             rank=self._rank(target_queue, it.created_at, it.priority),
             skip_skills_for_preferred=True,
         )
-        self._route_agent(agent, now)
+        self._agent_freed(agent, now)
         return self._take_events()
 
     # ------------------------------------------------------------------ matching
@@ -785,8 +812,16 @@ class Router:
                 return sa > sb
         return a.idle_seq < b.idle_seq
 
-    def _route_agent(self, agent: AgentRecord, now: float) -> None:
+    def _agent_freed(self, agent: AgentRecord, now: float, *, moved: bool = True) -> None:
+        """Capacity or presence opened up: give the agent waiting work first, and only then
+        file it as available (filing an agent that takes work at once is wasted effort)."""
+        self._sync_state(agent, now)
+        offered = self._route_agent(agent, now)
+        self._sync_index(agent, moved=moved and not offered)
+
+    def _route_agent(self, agent: AgentRecord, now: float) -> bool:
         """Give an agent with free capacity the best waiting interactions it can serve."""
+        offered = False
         while agent.routable():
             lacks = agent.lacks
             aid = agent.spec.id
@@ -796,25 +831,40 @@ class Router:
                     if best is None or it.key < best.key:
                         best = it
             mask = agent.mask
-            media = [m for m in ALL_MEDIA if mask & _MEDIUM_BITS[m]]
-            for lst in self._waiting.lists_for(agent.spec.queues, media):
-                for rank, seq, it in lst:
-                    if best is not None and (rank, seq) >= best.key:
-                        break
-                    if not it.need & lacks and (not it.rejected_by or aid not in it.rejected_by):
-                        best = it
-                        break
+            cls = agent.cls
+            assert cls is not None
+            classes = self._classes
+            for medium in ALL_MEDIA:
+                if not mask & _MEDIUM_BITS[medium]:
+                    continue
+                entry = classes.head(cls, medium)
+                if entry is None:
+                    continue
+                if entry[3].rejected_by and aid in entry[3].rejected_by:
+                    entry = classes.first_not_rejected(cls, medium, aid)
+                    if entry is None:
+                        continue
+                if best is None or (entry[0], entry[1]) < best.key:
+                    best = entry[3]
             if best is None:
-                return
+                break
             self._offer(best, agent, now)
+            offered = True
+        return offered
 
     def _sync_agent(self, agent: AgentRecord, now: float, *, moved: bool) -> None:
         """Keep the agent index and the displayed state in step with the agent's record."""
+        self._sync_index(agent, moved=moved)
+        self._sync_state(agent, now)
+
+    def _sync_index(self, agent: AgentRecord, *, moved: bool) -> None:
         if agent.routable():
             if moved or not agent.indexed_in:
                 self._agent_index.file(agent)
         elif agent.indexed_in:
             self._agent_index.unfile(agent)
+
+    def _sync_state(self, agent: AgentRecord, now: float) -> None:
         state = agent.displayed_state()
         reason = agent.reason if state is AgentState.NOT_READY else ""
         if state is not agent.state or reason != agent.state_reason:
@@ -847,8 +897,7 @@ class Router:
         agent.connected = True
         agent.refresh_mask()
         self._out.append(AgentLoggedIn(at=now, agent_id=agent_id))
-        self._sync_agent(agent, now, moved=True)
-        self._route_agent(agent, now)
+        self._agent_freed(agent, now)
         return self._take_events()
 
     def logout(
@@ -862,6 +911,9 @@ class Router:
                 details={"agent_id": agent_id, "interactions": [*agent.active, *agent.wrapping]},
             )
         if agent.offers and force:
+            # Unroutable first, so the revoked offers cannot come straight back to them.
+            agent.presence = AgentState.NOT_READY
+            agent.reason = "logging_out"
             self._revoke_offers(agent, now, "agent_logged_out")
         check_command(agent_id, agent.state, AgentCommand.LOGOUT)
         agent.presence = AgentState.LOGGED_OUT
@@ -879,8 +931,7 @@ class Router:
         agent.held.clear()
         for it in held:
             it.preferred_until = None
-            self._waiting.add(it)
-            self._route_interaction(it, now)
+            self._route_or_wait(it, now)
 
     def _revoke_offers(self, agent: AgentRecord, now: float, reason: str) -> None:
         for it in sorted(agent.offers.values(), key=lambda it: it.key):
@@ -900,8 +951,7 @@ class Router:
         was_routable = agent.routable()
         agent.presence = AgentState.READY
         agent.reason = ""
-        self._sync_agent(agent, now, moved=not was_routable)
-        self._route_agent(agent, now)
+        self._agent_freed(agent, now, moved=not was_routable)
         return self._take_events()
 
     def set_not_ready(self, agent_id: str, now: float, reason: str) -> list[Event]:
@@ -944,9 +994,8 @@ class Router:
     def _apply_spec(self, agent: AgentRecord, spec: AgentSpec, now: float) -> None:
         if agent.indexed_in:
             self._agent_index.unfile(agent)
-        agent.spec = spec
-        agent.skill_bits = self._skills.agent_skill_bits(spec.skills)
-        agent.refresh_mask()
+        agent.set_spec(spec, self._skills.agent_skill_bits(spec.skills))
+        self._assign_class(agent)
         self._sync_agent(agent, now, moved=False)
 
     def connection_lost(self, agent_id: str, now: float) -> list[Event]:
@@ -974,10 +1023,10 @@ class Router:
         return self._take_events()
 
     def _grace_expired(self, agent: AgentRecord, now: float) -> None:
-        self._revoke_offers(agent, now, DISCONNECTED_REASON)
         if agent.presence is not AgentState.LOGGED_OUT:
             agent.presence = AgentState.NOT_READY
             agent.reason = DISCONNECTED_REASON
+        self._revoke_offers(agent, now, DISCONNECTED_REASON)
         self._sync_agent(agent, now, moved=False)
 
     # ------------------------------------------------------------------ config
@@ -1010,9 +1059,7 @@ class Router:
         for spec in agents.values():
             agent = self._agents.get(spec.id)
             if agent is None:
-                self._agents[spec.id] = AgentRecord(
-                    spec, self._skills.agent_skill_bits(spec.skills), now
-                )
+                self._add_agent(spec, now)
                 continue
             agent.retired = False
             valid = frozenset(q for q in spec.queues if q in self._queues)
@@ -1077,15 +1124,14 @@ class Router:
         if holder is not None:
             holder.held.pop(it.id, None)
         it.preferred_until = None
-        self._waiting.add(it)
-        self._route_interaction(it, now)
+        self._route_or_wait(it, now)
 
     def _escalate(self, it: InteractionRecord, now: float) -> None:
         steps = self._escalation(it.queue)
         step = steps[it.escalation_step]
         queued = it.state is InteractionState.QUEUED and it.preferred_until is None
         if queued:
-            self._waiting.remove(it)
+            self._classes.withdraw(it)
         skills = dict(it.skills)
         for name, level in step.lower_skills.items():
             if name in skills:
@@ -1099,7 +1145,7 @@ class Router:
             it.priority += step.raise_priority
             it.rank = self._rank(it.queue, it.created_at, it.priority)
             it.key = (it.rank, it.seq)
-        it.need = self._skills.need_bits(it.medium, it.skills)
+        self._set_need(it)
         it.escalation_step += 1
         self._out.append(
             InteractionEscalated(
@@ -1115,8 +1161,7 @@ class Router:
         )
         self._schedule_escalation(it)
         if queued:
-            self._waiting.add(it)
-            self._route_interaction(it, now)
+            self._route_or_wait(it, now)
 
     # ------------------------------------------------------------------ views
 

@@ -1,20 +1,15 @@
-"""Indexes that keep a routing decision independent of how many agents or interactions exist.
+"""Routable agents in idle order, per queue and per (queue, skill).
 
-Routable agents are filed in idle order per queue and per (queue, skill); an arriving
-interaction walks the shortest list that can hold its match. Waiting interactions are
-filed in rank order per (queue, medium); an agent freeing up walks the lists of its queues
-for the media it can take. Each walk stops at the first eligible entry.
+An arriving interaction walks the shortest list that can hold its match and stops at the
+first eligible agent. (Waiting interactions are indexed in :mod:`trunkline.router.classes`.)
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
-from sortedcontainers import SortedList
-
-from trunkline.domain.media import Medium
-from trunkline.router.records import AgentRecord, InteractionRecord
+from trunkline.router.records import AgentRecord
 
 AgentList = OrderedDict[str, AgentRecord]
 _EMPTY: AgentList = OrderedDict()
@@ -35,30 +30,23 @@ class AgentIndex:
         self._seq += 1
         agent.idle_seq = self._seq
         if agent.indexed_in:
+            agent_id = agent.id
             for lst in agent.indexed_in:
-                assert isinstance(lst, OrderedDict)
-                lst.move_to_end(agent.id)
+                lst.move_to_end(agent_id)
             return
         lists: list[AgentList] = []
         for queue in agent.spec.queues:
-            lst = self._by_queue.get(queue)
-            if lst is None:
-                lst = self._by_queue[queue] = OrderedDict()
-            lists.append(lst)
+            lists.append(self._by_queue.setdefault(queue, OrderedDict()))
             for skill in agent.spec.skills:
-                key = (queue, skill)
-                lst = self._by_skill.get(key)
-                if lst is None:
-                    lst = self._by_skill[key] = OrderedDict()
-                lists.append(lst)
-        for lst in lists:
-            lst[agent.id] = agent
+                lists.append(self._by_skill.setdefault((queue, skill), OrderedDict()))
+        for members in lists:
+            members[agent.id] = agent
         agent.indexed_in = tuple(lists)
 
     def unfile(self, agent: AgentRecord) -> None:
+        agent_id = agent.id
         for lst in agent.indexed_in:
-            assert isinstance(lst, OrderedDict)
-            del lst[agent.id]
+            del lst[agent_id]
         agent.indexed_in = ()
 
     def candidates(self, queue: str, skills: Mapping[str, int]) -> AgentList:
@@ -83,45 +71,3 @@ class AgentIndex:
 
     def queue_members(self, queue: str) -> Iterator[AgentRecord]:
         return iter(self._by_queue.get(queue, _EMPTY).values())
-
-
-Entry = tuple[float, int, InteractionRecord]
-
-
-class WaitingIndex:
-    """Waiting interactions in rank order, per (queue, medium)."""
-
-    __slots__ = ("_lists",)
-
-    def __init__(self) -> None:
-        self._lists: dict[tuple[str, Medium], SortedList] = {}
-
-    def add(self, it: InteractionRecord) -> None:
-        entry = (it.rank, it.seq, it)
-        for queue in it.queues:
-            key = (queue, it.medium)
-            lst = self._lists.get(key)
-            if lst is None:
-                lst = self._lists[key] = SortedList()
-            lst.add(entry)
-
-    def remove(self, it: InteractionRecord) -> None:
-        entry = (it.rank, it.seq, it)
-        for queue in it.queues:
-            self._lists[(queue, it.medium)].remove(entry)
-
-    def lists_for(self, queues: Iterable[str], media: Iterable[Medium]) -> list[SortedList]:
-        out = []
-        for queue in queues:
-            for medium in media:
-                lst = self._lists.get((queue, medium))
-                if lst:
-                    out.append(lst)
-        return out
-
-    def waiting(self, queue: str) -> Iterator[InteractionRecord]:
-        """Every interaction waiting in ``queue``, any medium (not in rank order across media)."""
-        for (q, _medium), lst in self._lists.items():
-            if q == queue:
-                for entry in lst:
-                    yield entry[2]

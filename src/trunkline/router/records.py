@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
 
-from trunkline.domain.agent import AgentSpec, AgentState
+from trunkline.domain.agent import AgentSpec, AgentState, CapacityProfile
 from trunkline.domain.interaction import InteractionState
 from trunkline.domain.media import ALL_MEDIA, Medium
 from trunkline.router.skillmask import media_bits
+
+if TYPE_CHECKING:
+    from trunkline.router.classes import AgentClass
+
+
+ProfileBits = tuple[int, frozenset[Medium], tuple[tuple[Medium, int, int], ...], int | None]
+
+
+def profile_bits(profile: CapacityProfile) -> ProfileBits:
+    """Precompute a capacity profile's media bits: idle, exclusive media, shared limits."""
+    idle = media_bits(m for m in ALL_MEDIA if profile.limits.get(m, 0) > 0)
+    shared = tuple(
+        (m, media_bits([m]), profile.limits.get(m, 0))
+        for m in ALL_MEDIA
+        if m not in profile.exclusive and profile.limits.get(m, 0) > 0
+    )
+    return idle, profile.exclusive, shared, profile.max_total
+
+
+def free_media_bits(bits: ProfileBits, load: dict[Medium, int], total: int) -> int:
+    """The media an agent holding ``load`` can take one more of; the same rule as
+    :meth:`CapacityProfile.can_take`, precomputed because it runs on every offer."""
+    idle, exclusive, shared, max_total = bits
+    if total == 0:
+        return idle
+    if max_total is not None and total >= max_total:
+        return 0
+    for medium in exclusive:
+        if load.get(medium):
+            return 0
+    free = 0
+    for medium, bit, limit in shared:
+        if load.get(medium, 0) < limit:
+            free |= bit
+    return free
 
 
 class InteractionRecord:
@@ -27,6 +63,8 @@ class InteractionRecord:
         "seq",
         "key",
         "need",
+        "need_skills",
+        "gen",
         "state",
         "agent_id",
         "offer_expires_at",
@@ -71,6 +109,8 @@ class InteractionRecord:
         self.seq = seq
         self.key: tuple[float, int] = (created_at, seq)
         self.need = 0
+        self.need_skills = 0  # ``need`` without the medium bit
+        self.gen = 0  # bumped whenever filed entries of this interaction become stale
         self.state = InteractionState.QUEUED
         self.agent_id: str | None = None
         self.offer_expires_at: float | None = None
@@ -95,7 +135,10 @@ class AgentRecord:
     """One agent: presence, held work, and the packed mask of what it can take now."""
 
     __slots__ = (
+        "id",
         "spec",
+        "cap",
+        "cls",
         "presence",
         "reason",
         "state",
@@ -118,7 +161,10 @@ class AgentRecord:
     )
 
     def __init__(self, spec: AgentSpec, skill_bits: int, now: float) -> None:
+        self.id = spec.id
         self.spec = spec
+        self.cap = profile_bits(spec.capacity)
+        self.cls: AgentClass | None = None
         self.presence = AgentState.LOGGED_OUT
         self.reason = ""
         self.state = AgentState.LOGGED_OUT
@@ -133,17 +179,13 @@ class AgentRecord:
         self.mask = 0
         self.lacks = -1
         self.idle_seq = 0
-        # The index keys this agent is filed under while routable (empty when not).
-        self.indexed_in: tuple[object, ...] = ()
+        # The index lists this agent is filed in while routable (empty when not).
+        self.indexed_in: tuple[OrderedDict[str, AgentRecord], ...] = ()
         self.connected = True
         self.grace_token = 0
         # Interactions waiting for this agent during their preferred-agent head start.
         self.held: dict[str, InteractionRecord] = {}
         self.retired = False
-
-    @property
-    def id(self) -> str:
-        return self.spec.id
 
     def routable(self) -> bool:
         return (
@@ -153,11 +195,15 @@ class AgentRecord:
             and self.mask != self.skill_bits
         )
 
+    def set_spec(self, spec: AgentSpec, skill_bits: int) -> None:
+        self.spec = spec
+        self.cap = profile_bits(spec.capacity)
+        self.skill_bits = skill_bits
+        self.refresh_mask()
+
     def refresh_mask(self) -> None:
         """Recompute which media this agent can take one more of, folded into its mask."""
-        capacity = self.spec.capacity
-        free = [m for m in ALL_MEDIA if capacity.can_take(m, self.load, self.total)]
-        self.mask = self.skill_bits | media_bits(free)
+        self.mask = self.skill_bits | free_media_bits(self.cap, self.load, self.total)
         self.lacks = ~self.mask
 
     def add_load(self, medium: Medium, delta: int) -> None:

@@ -1,0 +1,288 @@
+"""The ``trunkline`` command: serve, demo, bench, check-config, hash-password."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from trunkline.app import (
+    DEFAULT_DATABASE,
+    DEMO_DATABASE,
+    SERVICE_KEY,
+    OptionError,
+    ServeOptions,
+    build,
+    check_options,
+    configure_logging,
+)
+from trunkline.auth.passwords import hash_password
+from trunkline.bench.routing import run as run_routing_bench
+from trunkline.config.loader import Config, load_config
+from trunkline.domain.errors import ConfigError, TrunklineError
+
+log = logging.getLogger("trunkline.cli")
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran and said no (invalid config, empty password)
+EXIT_USAGE = 2  # the command could not run with what it was given (bad option or config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"trunkline: invalid configuration:\n{exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except TrunklineError as exc:
+        print(f"trunkline: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- parser -----------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trunkline", description="Omnichannel contact-centre platform."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", help="run the server", description="Run the contact-centre server."
+    )
+    _server_options(serve, DEFAULT_DATABASE)
+    serve.set_defaults(handler=_serve, demo=False, demo_rate=1.0, demo_seed=None)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the server with demo queues, agents and simulated customers",
+        description="Run the server with the packaged demo centre and simulated traffic.",
+    )
+    _server_options(demo, DEMO_DATABASE)
+    demo.add_argument(
+        "--demo-rate", type=float, default=1.0, metavar="PER_S", help="customers per second"
+    )
+    demo.add_argument("--demo-seed", type=int, default=None, help="repeatable traffic")
+    demo.set_defaults(handler=_serve, demo=True)
+
+    bench = commands.add_parser("bench", help="run a benchmark and print its figures")
+    benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
+    routing = benches.add_parser(
+        "routing", help="routing decisions: indexed engine against a naive scan"
+    )
+    routing.add_argument("--agents", type=int, default=10_000)
+    routing.add_argument("--waiting", type=int, default=10_000)
+    routing.add_argument("--skills", type=int, default=50)
+    routing.add_argument("--queues", type=int, default=20)
+    routing.add_argument("--seed", type=int, default=1)
+    routing.add_argument("--decisions", type=int, default=20_000)
+    routing.add_argument("--naive-decisions", type=int, default=300)
+    routing.set_defaults(handler=_bench_routing)
+
+    check = commands.add_parser(
+        "check-config", help="validate a configuration file", description="Validate FILE."
+    )
+    check.add_argument("file", type=Path, metavar="FILE")
+    check.set_defaults(handler=_check_config)
+
+    hashpw = commands.add_parser(
+        "hash-password",
+        help="print an argon2 hash of a password for the config",
+        description="Read a password (prompted, or one line of stdin) and print its hash.",
+    )
+    hashpw.set_defaults(handler=_hash_password)
+    return parser
+
+
+def _server_options(parser: argparse.ArgumentParser, database: str) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--http-port", type=int, default=8080, metavar="PORT")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE")
+    parser.add_argument(
+        "--database",
+        default=database,
+        metavar="URL",
+        help=f"sqlite:///PATH or postgresql://USER@HOST/DB (default {database})",
+    )
+    parser.add_argument(
+        "--redis", default=None, metavar="URL", help="redis://HOST:PORT/DB (not used yet)"
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=("debug", "info", "warning", "error")
+    )
+    parser.add_argument("--log-format", default="text", choices=("text", "json"))
+
+
+def _version() -> str:
+    try:
+        return version("trunkline")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# -- serve / demo -----------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level, args.log_format)
+    options = ServeOptions(
+        host=args.host,
+        http_port=args.http_port,
+        config_path=args.config,
+        database_url=args.database,
+        redis_url=args.redis,
+        demo=args.demo,
+        demo_rate=args.demo_rate,
+        demo_seed=args.demo_seed,
+    )
+    check_options(options)
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_run_server(options))
+    return EXIT_OK
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+async def _run_server(options: ServeOptions) -> None:
+    app = await build(options)
+    runner = web.AppRunner(app)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in stop_signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, options.host, options.http_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            where = f"{options.host}:{options.http_port}"
+            raise OptionError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+        url = _url(runner.addresses, options.host)
+        config = app[SERVICE_KEY].config
+        if options.demo:
+            print(_demo_banner(url, config, packaged=options.config_path is None), flush=True)
+        else:
+            print(_serve_banner(url, config), flush=True)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        for sig in stop_signals:
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()
+
+
+def _url(addresses: Sequence[Any], host: str) -> str:
+    # The bound port (the one asked for, or the one chosen for port 0).
+    port = addresses[0][1] if addresses else 0
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def _serve_banner(url: str, config: Config) -> str:
+    return f"Trunkline serving {config.centre.name} on {url} (Ctrl+C to stop)"
+
+
+def _demo_banner(url: str, config: Config, *, packaged: bool) -> str:
+    agents = ", ".join(config.agents)
+    supervisors = ", ".join(u.id for u in config.users.values() if u.role == "supervisor")
+    admins = ", ".join(u.id for u in config.users.values() if u.role == "admin")
+    login = (
+        f"curl -s -X POST {url}/api/v1/auth/login -H 'Content-Type: application/json' "
+        f'-d \'{{"username": "sup", "password": "demo"}}\''
+    )
+    # Only the packaged demo.yaml promises the password "demo".
+    password = 'password "demo"' if packaged else "passwords as in the config"
+    token = "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"token\"])'"
+    return "\n".join(
+        [
+            f"Trunkline demo ({config.centre.name}) running on {url}  (Ctrl+C to stop)",
+            "Simulated customers arrive now; the agents below are driven by the simulator.",
+            f"Logins ({password}):",
+            f"  agents:      {agents or '-'}",
+            f"  supervisors: {supervisors or '-'}",
+            f"  admins:      {admins or '-'}",
+            "Try:",
+            f"  TOKEN=$({login} | {token})",
+            f'  curl -s -H "Authorization: Bearer $TOKEN" {url}/api/v1/queues',
+            f'  curl -s -H "Authorization: Bearer $TOKEN" {url}/api/v1/interactions',
+            f"  curl -s {url}/metrics | grep ^trunkline_interactions_answered_total",
+        ]
+    )
+
+
+# -- the other commands -----------------------------------------------------------------
+
+
+def _bench_routing(args: argparse.Namespace) -> int:
+    run_routing_bench(
+        agents=args.agents,
+        waiting=args.waiting,
+        skills=args.skills,
+        queues=args.queues,
+        seed=args.seed,
+        decisions=args.decisions,
+        naive_decisions=args.naive_decisions,
+    )
+    return EXIT_OK
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.file)
+    except ConfigError as exc:
+        print(exc.message, file=sys.stderr)
+        return EXIT_FAILED
+    people = [u for u in config.users.values() if u.role != "agent"]
+    note = "" if any(u.role == "admin" for u in people) else " (no admin: serve will create one)"
+    print(
+        f"{args.file}: ok: {len(config.queues)} queues, {len(config.agents)} agents, "
+        f"{len(people)} other users, {len(config.rules)} rules{note}"
+    )
+    return EXIT_OK
+
+
+def _hash_password(_args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("trunkline: the passwords differ", file=sys.stderr)
+            return EXIT_FAILED
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("trunkline: empty password", file=sys.stderr)
+        return EXIT_FAILED
+    print(hash_password(password))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
