@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from trunkline.domain.interaction import InteractionState
 from trunkline.domain.media import ALL_MEDIA, Medium
+from trunkline.router.keys import IndexKey, candidate_keys, index_keys
 from trunkline.router.records import InteractionRecord
 
 Entry = tuple[float, int, int, InteractionRecord]  # rank, seq, gen, interaction
@@ -48,12 +49,11 @@ def is_live(entry: Entry) -> bool:
 class ClassIndex:
     """Agent classes by (queue, skill), and the heaps of waiting interactions they hold."""
 
-    __slots__ = ("_classes", "_by_queue", "_by_skill", "_filed", "_kept")
+    __slots__ = ("_classes", "_lists", "_filed", "_kept")
 
     def __init__(self) -> None:
         self._classes: dict[tuple[int, frozenset[str]], AgentClass] = {}
-        self._by_queue: dict[str, list[AgentClass]] = {}
-        self._by_skill: dict[tuple[str, str], list[AgentClass]] = {}
+        self._lists: dict[IndexKey, list[AgentClass]] = {}
         self._filed = 0  # entries pushed since the last compaction
         self._kept = 0  # entries the last compaction kept
 
@@ -66,23 +66,19 @@ class ClassIndex:
         if cls is not None:
             return cls, False
         cls = self._classes[key] = AgentClass(skill_bits, queues, skills)
-        for queue in queues:
-            self._by_queue.setdefault(queue, []).append(cls)
-            for skill in skills:
-                self._by_skill.setdefault((queue, skill), []).append(cls)
+        for index_key in index_keys(queues, skills):
+            self._lists.setdefault(index_key, []).append(cls)
         return cls, True
 
     def _candidates(self, queue: str, it: InteractionRecord) -> list[AgentClass]:
         best: list[AgentClass] | None = None
-        for skill in it.skills:
-            lst = self._by_skill.get((queue, skill))
+        for key in candidate_keys(queue, it.skill_names):
+            lst = self._lists.get(key)
             if lst is None:
                 return []
             if best is None or len(lst) < len(best):
                 best = lst
-        if best is None:
-            return self._by_queue.get(queue, [])
-        return best
+        return [] if best is None else best
 
     def file(self, it: InteractionRecord) -> None:
         """File a waiting interaction with every class that could serve it."""

@@ -144,6 +144,7 @@ class Router:
     def _add_agent(self, spec: AgentSpec, now: float) -> AgentRecord:
         agent = AgentRecord(spec, self._skills.agent_skill_bits(spec.skills), now)
         self._agents[spec.id] = agent
+        self._agent_index.prepare(agent)
         self._assign_class(agent)
         return agent
 
@@ -392,6 +393,7 @@ class Router:
     def _set_need(self, it: InteractionRecord) -> None:
         it.need = self._skills.need_bits(it.medium, it.skills)
         it.need_skills = it.need & ~_ALL_MEDIA_BITS
+        it.skill_names = tuple(sorted(it.skills))
 
     def _route_or_wait(self, it: InteractionRecord, now: float) -> None:
         """Offer a waiting interaction now if an agent is free, else file it by need."""
@@ -750,11 +752,11 @@ class Router:
         strategy = self._queue(it.queue).strategy
         best: AgentRecord | None = None
         for queue_id in it.queues:
-            candidates = self._agent_index.candidates(queue_id, it.skills)
+            candidates = self._agent_index.candidates(queue_id, it.skill_names)
             if not candidates:
                 continue
             if strategy is SelectionStrategy.LONGEST_IDLE:
-                found = self._first_eligible(it, candidates)
+                found = self._agent_index.first_eligible(candidates, it.need, it.rejected_by)
             else:
                 found = self._best_scored(it, candidates, strategy)
             if found is not None and (
@@ -763,15 +765,6 @@ class Router:
                 best = found
         if best is not None:
             self._offer(it, best, now)
-
-    @staticmethod
-    def _first_eligible(it: InteractionRecord, candidates: AgentList) -> AgentRecord | None:
-        need = it.need
-        rejected = it.rejected_by
-        for agent in candidates.values():
-            if not need & agent.lacks and (not rejected or agent.spec.id not in rejected):
-                return agent
-        return None
 
     @staticmethod
     def _score(agent: AgentRecord, it: InteractionRecord, strategy: SelectionStrategy) -> int:
@@ -789,7 +782,7 @@ class Router:
         rejected = it.rejected_by
         best: AgentRecord | None = None
         best_score = 0
-        for agent in candidates.values():
+        for agent in self._agent_index.live(candidates):
             if need & agent.lacks or (rejected and agent.spec.id in rejected):
                 continue
             score = self._score(agent, it, strategy)
@@ -859,9 +852,9 @@ class Router:
 
     def _sync_index(self, agent: AgentRecord, *, moved: bool) -> None:
         if agent.routable():
-            if moved or not agent.indexed_in:
+            if moved or not agent.filed_seq:
                 self._agent_index.file(agent)
-        elif agent.indexed_in:
+        elif agent.filed_seq:
             self._agent_index.unfile(agent)
 
     def _sync_state(self, agent: AgentRecord, now: float) -> None:
@@ -992,9 +985,8 @@ class Router:
         return self._take_events()
 
     def _apply_spec(self, agent: AgentRecord, spec: AgentSpec, now: float) -> None:
-        if agent.indexed_in:
-            self._agent_index.unfile(agent)
         agent.set_spec(spec, self._skills.agent_skill_bits(spec.skills))
+        self._agent_index.prepare(agent)
         self._assign_class(agent)
         self._sync_agent(agent, now, moved=False)
 

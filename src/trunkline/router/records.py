@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from trunkline.domain.agent import AgentSpec, AgentState, CapacityProfile
 from trunkline.domain.interaction import InteractionState
 from trunkline.domain.media import ALL_MEDIA, Medium
+from trunkline.router.keys import index_keys
 from trunkline.router.skillmask import media_bits
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ class InteractionRecord:
         "key",
         "need",
         "need_skills",
+        "skill_names",
         "gen",
         "state",
         "agent_id",
@@ -110,6 +111,7 @@ class InteractionRecord:
         self.key: tuple[float, int] = (created_at, seq)
         self.need = 0
         self.need_skills = 0  # ``need`` without the medium bit
+        self.skill_names: tuple[str, ...] = ()  # required skills, sorted (index lookups)
         self.gen = 0  # bumped whenever filed entries of this interaction become stale
         self.state = InteractionState.QUEUED
         self.agent_id: str | None = None
@@ -153,7 +155,9 @@ class AgentRecord:
         "mask",
         "lacks",
         "idle_seq",
-        "indexed_in",
+        "filed_seq",
+        "index_keys",
+        "index_lists",
         "connected",
         "grace_token",
         "held",
@@ -179,8 +183,10 @@ class AgentRecord:
         self.mask = 0
         self.lacks = -1
         self.idle_seq = 0
-        # The index lists this agent is filed in while routable (empty when not).
-        self.indexed_in: tuple[OrderedDict[str, AgentRecord], ...] = ()
+        # Its sequence number in the available-agent index while filed there, else 0.
+        self.filed_seq = 0
+        self.index_keys = index_keys(spec.queues, spec.skills)
+        self.index_lists: tuple[dict[int, AgentRecord], ...] = ()
         self.connected = True
         self.grace_token = 0
         # Interactions waiting for this agent during their preferred-agent head start.
@@ -197,6 +203,7 @@ class AgentRecord:
 
     def set_spec(self, spec: AgentSpec, skill_bits: int) -> None:
         self.spec = spec
+        self.index_keys = index_keys(spec.queues, spec.skills)
         self.cap = profile_bits(spec.capacity)
         self.skill_bits = skill_bits
         self.refresh_mask()
