@@ -29,6 +29,7 @@ from trunkline.auth.passwords import hash_password
 from trunkline.bench.routing import run as run_routing_bench
 from trunkline.config.loader import Config, load_config
 from trunkline.domain.errors import ConfigError, TrunklineError
+from trunkline.web.access_log import PathOnlyAccessLogger
 
 log = logging.getLogger("trunkline.cli")
 
@@ -169,7 +170,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 async def _run_server(options: ServeOptions) -> None:
     app = await build(options)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     stop_signals = (signal.SIGINT, signal.SIGTERM)
