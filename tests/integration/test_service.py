@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from trunkline.config.loader import load_config_text
 from trunkline.domain.events import InteractionOffered
 from trunkline.domain.interaction import InteractionRequest, InteractionState
 from trunkline.domain.media import Medium
+from trunkline.router.errors import DuplicateInteractionError
 from trunkline.service.routing import RoutingService
 from trunkline.store.event_store import EventStore
 
@@ -67,3 +70,16 @@ async def test_open_interactions_come_back_in_order_after_restart(tmp_path: Path
     assert again.interaction("e2").state is InteractionState.OFFERED
     await again.stop()
     await again.store.close()
+
+
+async def test_a_closed_interactions_id_cannot_be_reused(tmp_path: Path) -> None:
+    service = await open_service(tmp_path / "t.db")
+    await service.login("ann", ready=True)
+    request = InteractionRequest(id="c9", medium=Medium.CHAT, queue="support")
+    await service.submit(request)
+    await service.accept("c9", "ann")
+    await service.wrap_up("c9", "ann", disposition="solved")
+    with pytest.raises(DuplicateInteractionError):
+        await service.submit(request)
+    await service.stop()
+    await service.store.close()

@@ -38,10 +38,47 @@ class Workload:
     seed: int
 
 
-class NaiveRouter(Router):
+class TimedRouter(Router):
+    """The engine, timing its routing decisions (finding the pair and making the offer)
+    while ``timing`` is set. Commands also do intake work (creating the interaction and its
+    events) that is timed separately, as the command latency."""
+
+    timing = False
+    decision_ns: list[int]
+
+    def _route_interaction(self, it: InteractionRecord, now: float) -> None:
+        if not self.timing:
+            return super()._route_interaction(it, now)
+        t0 = time.perf_counter_ns()
+        super()._route_interaction(it, now)
+        self.decision_ns.append(time.perf_counter_ns() - t0)
+
+    def _route_agent(self, agent: AgentRecord, now: float) -> bool:
+        if not self.timing:
+            return super()._route_agent(agent, now)
+        t0 = time.perf_counter_ns()
+        offered = super()._route_agent(agent, now)
+        self.decision_ns.append(time.perf_counter_ns() - t0)
+        return offered
+
+
+class NaiveRouter(TimedRouter):
     """The same engine with its indexes bypassed: every decision scans everything."""
 
     def _route_interaction(self, it: InteractionRecord, now: float) -> None:
+        t0 = time.perf_counter_ns()
+        self._naive_route_interaction(it, now)
+        if self.timing:
+            self.decision_ns.append(time.perf_counter_ns() - t0)
+
+    def _route_agent(self, agent: AgentRecord, now: float) -> bool:
+        t0 = time.perf_counter_ns()
+        offered = self._naive_route_agent(agent, now)
+        if self.timing:
+            self.decision_ns.append(time.perf_counter_ns() - t0)
+        return offered
+
+    def _naive_route_interaction(self, it: InteractionRecord, now: float) -> None:
         if it.preferred_until is not None:
             return
         best: AgentRecord | None = None
@@ -57,7 +94,7 @@ class NaiveRouter(Router):
         if best is not None:
             self._offer(it, best, now)
 
-    def _route_agent(self, agent: AgentRecord, now: float) -> bool:
+    def _naive_route_agent(self, agent: AgentRecord, now: float) -> bool:
         offered = False
         while agent.routable():
             best: InteractionRecord | None = None
@@ -115,22 +152,37 @@ def _requests(w: Workload, rng: random.Random, prefix: str) -> Iterator[Interact
         )
 
 
-def _summary(name: str, impl: str, samples: list[int], matched: int) -> dict[str, object]:
-    samples_sorted = sorted(samples)
-    total_s = sum(samples) / 1e9
-    p99_index = min(len(samples_sorted) - 1, int(len(samples_sorted) * 0.99))
+def _rate_and_percentiles(samples: list[int]) -> tuple[int, float, float]:
+    ordered = sorted(samples)
+    total_s = sum(ordered) / 1e9
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (
+        round(len(ordered) / total_s) if total_s else 0,
+        round(statistics.median(ordered) / 1000, 2),
+        round(p99 / 1000, 2),
+    )
+
+
+def _summary(
+    name: str, router: TimedRouter, commands: list[int], matched: int
+) -> dict[str, object]:
+    rate, p50, p99 = _rate_and_percentiles(router.decision_ns)
+    command_rate, command_p50, command_p99 = _rate_and_percentiles(commands)
     return {
         "regime": name,
-        "impl": impl,
-        "decisions": len(samples),
+        "impl": type(router).__name__,
+        "decisions": len(router.decision_ns),
         "matched": matched,
-        "decisions_per_s": round(len(samples) / total_s) if total_s else None,
-        "p50_us": round(statistics.median(samples_sorted) / 1000, 2),
-        "p99_us": round(samples_sorted[p99_index] / 1000, 2),
+        "decisions_per_s": rate,
+        "p50_us": p50,
+        "p99_us": p99,
+        "commands_per_s": command_rate,
+        "command_p50_us": command_p50,
+        "command_p99_us": command_p99,
     }
 
 
-def agents_waiting(w: Workload, router_cls: type[Router], decisions: int) -> dict[str, object]:
+def agents_waiting(w: Workload, router_cls: type[TimedRouter], decisions: int) -> dict[str, object]:
     """Every agent ready; each decision is an arrival choosing an agent."""
     rng = random.Random(w.seed)
     router = router_cls(queues=_queues(w.queues), agents=_agents(w, rng), now=0.0)
@@ -139,6 +191,7 @@ def agents_waiting(w: Workload, router_cls: type[Router], decisions: int) -> dic
         router.login(agent_id, now, ready=True)
     requests = _requests(w, rng, "i")
     samples: list[int] = []
+    router.decision_ns = []
     matched = 0
     clock = time.perf_counter_ns
     gc.disable()
@@ -146,9 +199,11 @@ def agents_waiting(w: Workload, router_cls: type[Router], decisions: int) -> dic
         for _ in range(decisions):
             now += 0.001
             request = next(requests)
+            router.timing = True
             t0 = clock()
             router.submit(request, now)
             samples.append(clock() - t0)
+            router.timing = False
             view = router.interaction(request.id)
             if view.state is InteractionState.OFFERED and view.agent_id is not None:
                 matched += 1
@@ -158,11 +213,11 @@ def agents_waiting(w: Workload, router_cls: type[Router], decisions: int) -> dic
                 router.cancel(request.id, now)
     finally:
         gc.enable()
-    return _summary("agents_waiting", router_cls.__name__, samples, matched)
+    return _summary("agents_waiting", router, samples, matched)
 
 
 def interactions_waiting(
-    w: Workload, router_cls: type[Router], decisions: int
+    w: Workload, router_cls: type[TimedRouter], decisions: int
 ) -> dict[str, object]:
     """M interactions queued, agents not ready; each decision is an agent going ready."""
     rng = random.Random(w.seed)
@@ -182,6 +237,7 @@ def interactions_waiting(
         now += 0.001
         router.submit(next(requests), now)
     samples: list[int] = []
+    router.decision_ns = []
     matched = 0
     clock = time.perf_counter_ns
     gc.disable()
@@ -189,9 +245,11 @@ def interactions_waiting(
         for n in range(decisions):
             now += 0.001
             agent_id = agent_ids[(n * 7919) % len(agent_ids)]
+            router.timing = True
             t0 = clock()
             events = router.set_ready(agent_id, now)
             samples.append(clock() - t0)
+            router.timing = False
             # Restore the regime: the agent stops taking work, finishes what it was
             # offered, and as many new arrivals replace the interactions it took.
             router.set_not_ready(agent_id, now, "bench")
@@ -204,10 +262,10 @@ def interactions_waiting(
             assert router.agent(agent_id).state is AgentState.NOT_READY
     finally:
         gc.enable()
-    return _summary("interactions_waiting", router_cls.__name__, samples, matched)
+    return _summary("interactions_waiting", router, samples, matched)
 
 
-Regime = Callable[[Workload, type[Router], int], dict[str, object]]
+Regime = Callable[[Workload, type[TimedRouter], int], dict[str, object]]
 
 
 def run(
@@ -226,7 +284,7 @@ def run(
     results = []
     regimes: tuple[Regime, ...] = (agents_waiting, interactions_waiting)
     for regime in regimes:
-        fast = regime(w, Router, decisions)
+        fast = regime(w, TimedRouter, decisions)
         naive = regime(w, NaiveRouter, naive_decisions)
         fast_rate = fast["decisions_per_s"]
         naive_rate = naive["decisions_per_s"]
@@ -236,6 +294,10 @@ def run(
             "naive_decisions_per_s": naive_rate,
             "naive_p50_us": naive["p50_us"],
             "speedup_vs_naive": round(fast_rate / naive_rate, 1),
+            "naive_command_p50_us": naive["command_p50_us"],
+            "command_speedup_vs_naive": round(
+                float(str(naive["command_p50_us"])) / float(str(fast["command_p50_us"])), 1
+            ),
             "workload": {
                 "agents": agents,
                 "waiting": waiting if regime is interactions_waiting else 0,

@@ -295,9 +295,13 @@ class Router:
         if spec.closed_action is ClosedAction.OVERFLOW and spec.closed_overflow_queue:
             # One hop only: a closed overflow queue queues or refuses, it never overflows on.
             target = spec.closed_overflow_queue
-            if target in self._queues and (
-                self._is_open(target, now)
-                or self._queue(target).closed_action is ClosedAction.QUEUE
+            if (
+                target in self._queues
+                and target not in self._retired_queues
+                and (
+                    self._is_open(target, now)
+                    or self._queue(target).closed_action is ClosedAction.QUEUE
+                )
             ):
                 return target
         return None
@@ -377,7 +381,7 @@ class Router:
         it.preferred_until = None
         self._schedule_escalation(it)
         preferred = self._agents.get(it.preferred_agent) if it.preferred_agent else None
-        if preferred is not None and head_start > 0 and self._can_hold_for(preferred):
+        if preferred is not None and head_start > 0 and self._can_hold_for(preferred, it.medium):
             it.pref_need = _MEDIUM_BITS[it.medium] if skip_skills_for_preferred else it.need
             if (it.pref_need & ~(preferred.skill_bits | _ALL_MEDIA_BITS)) == 0:
                 it.preferred_until = now + head_start
@@ -402,8 +406,15 @@ class Router:
             self._classes.file(it)
 
     @staticmethod
-    def _can_hold_for(agent: AgentRecord) -> bool:
-        return agent.presence is not AgentState.LOGGED_OUT and not agent.retired
+    def _can_hold_for(agent: AgentRecord, medium: Medium) -> bool:
+        """Worth waiting for: ready (busy is fine, on a break is not) and able to take the
+        medium at all."""
+        return (
+            agent.presence is AgentState.READY
+            and agent.connected
+            and not agent.retired
+            and bool(agent.cap[0] & _MEDIUM_BITS[medium])
+        )
 
     def _queued_event(self, it: InteractionRecord, now: float, reason: str) -> InteractionQueued:
         return InteractionQueued(
@@ -437,6 +448,10 @@ class Router:
     def cancel(self, interaction_id: str, now: float, *, reason: str = "abandoned") -> list[Event]:
         """The customer left (``abandoned``) or someone withdrew the interaction."""
         it = self._interaction(interaction_id)
+        if reason == "abandoned" and it.state is InteractionState.ASSIGNED:
+            # The customer left mid-conversation: that ends handling, it is not an abandon.
+            self._end_handling(it, self._agents[it.agent_id or ""], now)
+            return self._take_events()
         abandoned = reason == "abandoned" and it.state in (
             InteractionState.QUEUED,
             InteractionState.OFFERED,
@@ -708,9 +723,11 @@ class Router:
             target = self._agent(to_agent)
             if to_agent == agent_id:
                 raise InvalidRequestError("cannot transfer an interaction to oneself")
-            if target.presence is AgentState.LOGGED_OUT:
+            if not self._can_hold_for(target, it.medium):
                 raise ConflictError(
-                    f"agent {to_agent!r} is logged out", details={"agent_id": to_agent}
+                    f"agent {to_agent!r} is not available for a {it.medium.value} transfer "
+                    f"({target.state.value})",
+                    details={"agent_id": to_agent, "state": target.state.value},
                 )
         agent = self._agents[agent_id]
         del agent.active[it.id]
@@ -968,7 +985,7 @@ class Router:
         agent = self._agent(agent_id)
         new_skills = self._check_skills(skills) if skills is not None else dict(agent.spec.skills)
         new_queues = frozenset(queues) if queues is not None else agent.spec.queues
-        for queue_id in new_queues:
+        for queue_id in new_queues if queues is not None else ():
             if queue_id not in self._queues or queue_id in self._retired_queues:
                 raise UnknownQueueError(f"no queue {queue_id!r}", details={"queue": queue_id})
         self._apply_spec(agent, replace(agent.spec, skills=new_skills, queues=new_queues), now)
@@ -1120,6 +1137,8 @@ class Router:
 
     def _escalate(self, it: InteractionRecord, now: float) -> None:
         steps = self._escalation(it.queue)
+        if it.escalation_step >= len(steps):  # a reload removed the remaining steps
+            return
         step = steps[it.escalation_step]
         queued = it.state is InteractionState.QUEUED and it.preferred_until is None
         if queued:

@@ -66,6 +66,7 @@ class AgentView:
     reason: str
     since: float
     presence: AgentState
+    presence_reason: str  # the not-ready reason that applies once current work is done
     connected: bool
     skills: dict[str, int]
     queues: tuple[str, ...]
@@ -86,6 +87,7 @@ class AgentView:
             reason=agent.state_reason,
             since=agent.state_since,
             presence=agent.presence,
+            presence_reason=agent.reason,
             connected=agent.connected,
             skills=dict(spec.skills),
             queues=tuple(sorted(spec.queues)),

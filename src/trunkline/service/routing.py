@@ -20,6 +20,7 @@ from trunkline.domain.events import Event
 from trunkline.domain.interaction import InteractionRequest, InteractionState
 from trunkline.domain.media import Medium
 from trunkline.router.engine import Router, RouterSettings
+from trunkline.router.errors import DuplicateInteractionError
 from trunkline.router.views import AgentView, InteractionView, QueueView
 from trunkline.service.bus import EventBus
 from trunkline.service.metrics import RoutingMetrics
@@ -160,6 +161,12 @@ class RoutingService:
 
     async def submit(self, request: InteractionRequest) -> InteractionView | None:
         """Route a new interaction; returns its view, or None when it was refused."""
+        if await self.store.interaction(request.id) is not None:
+            # Closed interactions leave the engine's memory but never free their id.
+            raise DuplicateInteractionError(
+                f"interaction {request.id!r} already exists",
+                details={"interaction_id": request.id},
+            )
         await self._command(self.router.submit, request, self.clock())
         try:
             return self.router.interaction(request.id)

@@ -31,6 +31,7 @@ from trunkline.web.schemas import (
     parse_query,
 )
 
+WAITING_STATES = frozenset({InteractionState.QUEUED, InteractionState.OFFERED})
 _HELD = frozenset({InteractionState.OFFERED, InteractionState.ASSIGNED, InteractionState.WRAP_UP})
 
 
@@ -154,7 +155,11 @@ async def cancel_interaction(request: web.Request) -> web.Response:
     body = await parse_body(request, CancelBody)
     interaction_id = request.match_info["id"]
     service = request.app[keys.SERVICE]
-    await service.cancel(interaction_id, reason=body.reason)
+    reason = body.reason
+    if reason is None:
+        waiting = service.interaction(interaction_id).state in WAITING_STATES
+        reason = "abandoned" if waiting else "cancelled"
+    await service.cancel(interaction_id, reason=reason)
     return json_response(await service.interaction_record(interaction_id))
 
 

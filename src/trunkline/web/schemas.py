@@ -61,7 +61,14 @@ class CreateInteractionBody(_Body):
 
 
 class CancelBody(_Body):
-    reason: Literal["abandoned", "cancelled"] = "abandoned"
+    reason: Literal["abandoned", "cancelled"] | None = Field(
+        default=None,
+        description=(
+            "abandoned: the customer left (while waiting this is an abandon; during a "
+            "conversation it ends handling). cancelled: withdrawn by the centre. Default: "
+            "abandoned while waiting, cancelled once an agent holds it."
+        ),
+    )
 
 
 class _ActingBody(_Body):
