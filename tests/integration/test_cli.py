@@ -7,17 +7,15 @@ import json
 import logging
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from process_helpers import free_port, http_raw
 
 from trunkline.app import SERVICE_KEY, ServeOptions, build
 from trunkline.auth.passwords import hash_password, verify_password
@@ -160,26 +158,6 @@ async def test_bootstrap_admin_can_reload_and_a_broken_file_changes_nothing(
 # -- processes --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def http(method: str, url: str, body: object = None, token: str | None = None) -> tuple[int, bytes]:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token is not None:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
 class Process:
     """A ``trunkline`` subprocess whose output goes to files (it can never block on a pipe)."""
 
@@ -213,7 +191,7 @@ class Served(Process):
         super().__init__(workdir, command, "--http-port", str(self.port), *args)
 
     def wait_healthy(self, timeout: float = 20.0) -> None:
-        self.wait_until(lambda: http("GET", f"{self.url}/healthz")[0] == 200, timeout)
+        self.wait_until(lambda: http_raw("GET", f"{self.url}/healthz")[0] == 200, timeout)
 
     def wait_until(
         self, check: Callable[[], bool], timeout: float = 20.0, what: str = "healthy"
@@ -231,7 +209,7 @@ class Served(Process):
         pytest.fail(f"not {what} within {timeout} s:\n{self.stderr}")
 
     def login(self) -> str:
-        status, body = http(
+        status, body = http_raw(
             "POST", f"{self.url}/api/v1/auth/login", {"username": "sup", "password": PASSWORD}
         )
         assert status == 200, body
@@ -277,7 +255,7 @@ def test_serve_answers_health_and_metrics_then_stops_cleanly(
     processes.append(server)
     server.wait_healthy()
     assert f"on {server.url}" in server.stdout
-    status, metrics = http("GET", f"{server.url}/metrics")
+    status, metrics = http_raw("GET", f"{server.url}/metrics")
     assert status == 200 and b"trunkline_queue_waiting" in metrics
     server.proc.send_signal(stop_signal)
     assert server.wait() == 0
@@ -327,7 +305,7 @@ def test_sighup_reloads_the_config_and_keeps_it_when_the_file_is_broken(
     token = server.login()
 
     def queue_ids() -> list[str]:
-        status, body = http("GET", f"{server.url}/api/v1/queues", token=token)
+        status, body = http_raw("GET", f"{server.url}/api/v1/queues", token=token)
         assert status == 200, body
         return [q["id"] for q in json.loads(body)["queues"]]
 
@@ -365,11 +343,11 @@ def test_demo_routes_simulated_traffic_within_seconds(
     demo.wait_healthy()
     assert demo.url in demo.stdout and '"demo"' in demo.stdout
     demo.wait_until(
-        lambda: answered(http("GET", f"{demo.url}/metrics")[1]) > 0,
+        lambda: answered(http_raw("GET", f"{demo.url}/metrics")[1]) > 0,
         timeout=60,
         what="answering simulated customers",
     )
-    status, body = http(
+    status, body = http_raw(
         "POST", f"{demo.url}/api/v1/auth/login", {"username": "sup", "password": "demo"}
     )
     assert status == 200, body

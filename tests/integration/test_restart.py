@@ -7,22 +7,18 @@ A real ``trunkline serve`` process takes interactions over HTTP, is killed with 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
+from process_helpers import free_port, http_json
 from sqlalchemy.engine import make_url
 
 from trunkline.auth.passwords import hash_password
@@ -32,27 +28,8 @@ pytestmark = pytest.mark.slow
 
 TRUNKLINE = [sys.executable, "-c", "from trunkline.cli import main; raise SystemExit(main())"]
 POSTGRES_ENV = "TRUNKLINE_TEST_POSTGRES"
+
 PASSWORD = "s3cret-sup"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def http(method: str, url: str, body: object = None, token: str | None = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token is not None:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
 
 
 class Server:
@@ -77,7 +54,7 @@ class Server:
             if self.proc.poll() is not None:
                 pytest.fail(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if http("GET", f"{self.url}/healthz")[0] == 200:
+                if http_json("GET", f"{self.url}/healthz")[0] == 200:
                     return
             except OSError:
                 pass  # not listening yet
@@ -85,7 +62,7 @@ class Server:
         pytest.fail(f"server not healthy within {timeout} s:\n{self.log()}")
 
     def login(self) -> str:
-        status, body = http(
+        status, body = http_json(
             "POST", f"{self.url}/api/v1/auth/login", {"username": "sup", "password": PASSWORD}
         )
         assert status == 200, body
@@ -176,11 +153,11 @@ def test_killed_server_comes_back_with_the_same_queue_in_the_same_order(
                 "priority": (0, 2, 0, 1, 5)[n % 5],
                 "data": {"n": n},
             }
-            status, created = http("POST", f"{first.url}/api/v1/interactions", body, token)
+            status, created = http_json("POST", f"{first.url}/api/v1/interactions", body, token)
             assert status == 201, created
             assert created["state"] == "queued"
             posted.append(body["id"])
-        status, listed = http("GET", f"{first.url}/api/v1/interactions?limit=100", token=token)
+        status, listed = http_json("GET", f"{first.url}/api/v1/interactions?limit=100", token=token)
         assert status == 200, listed
         before = [it["id"] for it in listed["interactions"]]
         assert sorted(before) == posted
@@ -193,13 +170,15 @@ def test_killed_server_comes_back_with_the_same_queue_in_the_same_order(
     try:
         second.wait_healthy()
         token = second.login()
-        status, listed = http("GET", f"{second.url}/api/v1/interactions?limit=100", token=token)
+        status, listed = http_json(
+            "GET", f"{second.url}/api/v1/interactions?limit=100", token=token
+        )
         assert status == 200, listed
         after = listed["interactions"]
         assert [it["id"] for it in after] == before
         assert {it["state"] for it in after} == {"queued"}
         assert [it["data"]["n"] for it in after] == [int(i[1:]) for i in before]
-        status, one = http("GET", f"{second.url}/api/v1/interactions/r04", token=token)
+        status, one = http_json("GET", f"{second.url}/api/v1/interactions/r04", token=token)
         assert (status, one["priority"], one["medium"]) == (200, 5, "chat")
         assert "20 open interactions recovered" in second.log()
     finally:
