@@ -793,20 +793,17 @@ class Router:
     def _best_scored(
         self, it: InteractionRecord, candidates: AgentList, strategy: SelectionStrategy
     ) -> AgentRecord | None:
-        # Lists are in idle order, so the first agent with the top score wins ties.
-        perfect = LEVELS * len(it.skills) if strategy is SelectionStrategy.MOST_SKILLED else 0
+        """The eligible agent with the best score; the longest idle among equals."""
         need = it.need
         rejected = it.rejected_by
         best: AgentRecord | None = None
-        best_score = 0
+        best_key = (0, 0)
         for agent in self._agent_index.live(candidates):
             if need & agent.lacks or (rejected and agent.spec.id in rejected):
                 continue
-            score = self._score(agent, it, strategy)
-            if best is None or score > best_score:
-                best, best_score = agent, score
-                if score >= perfect:
-                    break
+            key = (self._score(agent, it, strategy), -agent.idle_seq)
+            if best is None or key > best_key:
+                best, best_key = agent, key
         return best
 
     def _better_agent(

@@ -18,11 +18,17 @@ _EMPTY: AgentList = {}
 class AgentIndex:
     """Routable agents, longest idle first, per queue, (queue, skill) and (queue, pair).
 
-    Each list maps a filing sequence number to the agent, so insertion order is idle order
-    and (re)filing only appends. Unfiling just forgets the agent's sequence number: its old
-    entries are stale and are dropped by the walks that meet them, or by a compaction once
-    stale entries outnumber live ones. An agent sits in dozens of lists; deleting from all
-    of them on every offer would cost more than the decision itself.
+    An agent sits in dozens of lists, so nothing here touches all of them per offer:
+
+    - Filing an agent that was not available appends one entry per list, keyed by a fresh
+      sequence number (``filed_seq``): insertion order is filing order.
+    - Moving an available agent to the back (it just took a chat and has room for more)
+      only gives it a new ``idle_seq``; its entries stay where they are, *ahead* of its
+      true place. A walk therefore keeps the smallest ``idle_seq`` among the eligible
+      agents it meets and stops at the first entry filed after that: every later entry's
+      ``idle_seq`` is at least its key.
+    - Unfiling forgets ``filed_seq``: the entries are dead, dropped by the walks that meet
+      them or by a compaction once dead entries outnumber live ones.
     """
 
     __slots__ = ("_lists", "_seq", "_entries", "_live")
@@ -40,13 +46,14 @@ class AgentIndex:
         agent.index_lists = tuple(lists.setdefault(key, {}) for key in agent.index_keys)
 
     def file(self, agent: AgentRecord) -> None:
-        """File an agent that just became available (again) at the back of every list."""
-        if agent.filed_seq:
-            self._live -= len(agent.index_lists)
+        """Put an agent that just became available, or just took work and still has room,
+        at the back of the idle order."""
         self._seq += 1
         seq = self._seq
-        agent.filed_seq = seq
         agent.idle_seq = seq
+        if agent.filed_seq:
+            return
+        agent.filed_seq = seq
         for lst in agent.index_lists:
             lst[seq] = agent
         n = len(agent.index_lists)
@@ -75,12 +82,19 @@ class AgentIndex:
         """The longest-idle agent in ``lst`` whose mask covers ``need``."""
         stale: list[int] = []
         found: AgentRecord | None = None
+        best_idle = self._seq + 1
         for seq, agent in lst.items():
             if agent.filed_seq != seq:
                 stale.append(seq)
-            elif not need & agent.lacks and (not rejected or agent.id not in rejected):
-                found = agent
-                break
+                continue
+            if seq > best_idle:
+                break  # filed after the best so far: nothing from here on is idle longer
+            if not need & agent.lacks and (not rejected or agent.id not in rejected):
+                idle = agent.idle_seq
+                if idle < best_idle:
+                    found, best_idle = agent, idle
+                    if idle == seq:
+                        break  # in its true place: it is the longest idle
         if stale:
             for seq in stale:
                 del lst[seq]
@@ -88,7 +102,8 @@ class AgentIndex:
         return found
 
     def live(self, lst: AgentList) -> Iterator[AgentRecord]:
-        """The agents of ``lst`` that are still filed there, longest idle first."""
+        """The agents of ``lst`` that are still filed there (roughly in idle order: compare
+        ``idle_seq`` where order matters)."""
         for seq, agent in lst.items():
             if agent.filed_seq == seq:
                 yield agent

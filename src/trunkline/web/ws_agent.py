@@ -4,24 +4,11 @@ first socket open and last socket closed are reported to the engine."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from aiohttp import WSCloseCode, web
 
 from trunkline.domain.errors import TrunklineError
-from trunkline.domain.events import (
-    AgentEvent,
-    Event,
-    InteractionAbandoned,
-    InteractionCancelled,
-    InteractionCompleted,
-    InteractionEvent,
-    InteractionOffered,
-    InteractionTransferred,
-    OfferRejected,
-    OfferRevoked,
-    OfferTimedOut,
-)
 from trunkline.service.routing import RoutingService
 from trunkline.web import keys, ws_protocol
 from trunkline.web.api_agents import check_choosable_reason
@@ -65,49 +52,6 @@ class AgentConnections:
 
     def count(self, agent_id: str) -> int:
         return self._open.get(agent_id, 0)
-
-
-class AgentEventFilter:
-    """Passes the events that concern one agent.
-
-    It keeps the set of interactions offered to or held by the agent as the events go by:
-    by the time an interaction's last event (cancelled, say) is published, the router has
-    already forgotten whose it was.
-    """
-
-    def __init__(self, agent_id: str, mine: Iterable[str] = ()) -> None:
-        self.agent_id = agent_id
-        self.mine: set[str] = set(mine)
-
-    def __call__(self, event: Event) -> bool:
-        if isinstance(event, AgentEvent):
-            return event.agent_id == self.agent_id
-        if not isinstance(event, InteractionEvent):
-            return False
-        me = self.agent_id
-        iid = event.interaction_id
-        match event:
-            case InteractionOffered() if event.agent_id == me:
-                self.mine.add(iid)
-                return True
-            case OfferRejected() | OfferTimedOut() | OfferRevoked() | InteractionCompleted():
-                if event.agent_id != me:
-                    return False
-                self.mine.discard(iid)
-                return True
-            case InteractionTransferred():
-                if event.from_agent == me:
-                    self.mine.discard(iid)
-                    return True
-                return event.to_agent == me  # a heads-up; the offer follows
-            case InteractionAbandoned() | InteractionCancelled():
-                if iid in self.mine:
-                    self.mine.discard(iid)
-                    return True
-                return False
-        if getattr(event, "agent_id", None) == me:
-            return True  # offer_accepted, handling_ended
-        return iid in self.mine
 
 
 def agent_commands(service: RoutingService, agent_id: str) -> CommandHandler:
@@ -161,8 +105,8 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         agent = service.agent(agent_id)
         offers = [service.interaction(i) for i in agent.offers]
         held = [service.interaction(i) for i in (*agent.active, *agent.wrapping)]
-        mine = AgentEventFilter(agent_id, (*agent.offers, *agent.active, *agent.wrapping))
-        with service.bus.subscribe(mine, maxsize=request.app[keys.WS_QUEUE_SIZE]) as sub:
+        maxsize = request.app[keys.WS_QUEUE_SIZE]
+        with service.bus.subscribe_agent(agent_id, maxsize=maxsize) as sub:
             session = EventSocket(
                 ws,
                 sub,
