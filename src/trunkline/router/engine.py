@@ -506,11 +506,13 @@ class Router:
     # ------------------------------------------------------------------ offers
 
     def _offer(self, it: InteractionRecord, agent: AgentRecord, now: float) -> None:
-        self._unqueue(it)
-        spec = self._queue(it.queue)
+        if it.preferred_until is not None:
+            self._unqueue(it)
+        else:
+            it.gen += 1  # its filed entries are stale now (the hot path of _unqueue)
         it.state = InteractionState.OFFERED
         it.agent_id = agent.id
-        it.offer_expires_at = now + spec.offer_timeout_s
+        it.offer_expires_at = now + self._queues[it.queue].offer_timeout_s
         it.offer_token += 1
         self._timers.push(it.offer_expires_at, TimerKind.OFFER, it.id, it.offer_token)
         agent.offers[it.id] = it
@@ -766,7 +768,7 @@ class Router:
         """Offer a newly waiting interaction to the best available agent, if any."""
         if it.preferred_until is not None:
             return
-        strategy = self._queue(it.queue).strategy
+        strategy = self._queues[it.queue].strategy
         best: AgentRecord | None = None
         for queue_id in it.queues:
             candidates = self._agent_index.candidates(queue_id, it.skill_names)
@@ -885,7 +887,8 @@ class Router:
                     old_since=agent.state_since,
                 )
             )
-            log.debug("agent %s: %s -> %s", agent.spec.id, agent.state.value, state.value)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("agent %s: %s -> %s", agent.id, agent.state, state)
             agent.state = state
             agent.state_reason = reason
             agent.state_since = now
