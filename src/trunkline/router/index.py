@@ -110,8 +110,10 @@ class AgentIndex:
 
     def candidates(self, queue: str, names: tuple[str, ...]) -> AgentList:
         """The shortest list holding every agent of ``queue`` that could serve ``names``."""
-        best: AgentList | None = None
         lists = self._lists
+        if len(names) < 2:  # the common cases, without building a generator
+            return lists.get((queue, names[0]) if names else (queue,), _EMPTY)
+        best: AgentList | None = None
         for key in candidate_keys(queue, names):
             lst = lists.get(key)
             if lst is None:
