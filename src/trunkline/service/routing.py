@@ -9,6 +9,7 @@ so an interaction the API acknowledged survives a crash.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -91,6 +92,9 @@ class RoutingService:
                 now=self.clock(),
             )
         await self.store.flush()
+        # Agents, queues, indexes and recovered interactions live as long as the process:
+        # freezing them spares every full collection a rescan of the whole routing state.
+        gc.freeze()
         self._started = True
         if recovered:
             log.info("recovered %d open interactions from the event record", len(recovered))
