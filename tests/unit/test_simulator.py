@@ -235,7 +235,9 @@ async def test_simulator_answers_and_completes_interactions_on_a_real_service(
     completed = [e for e in seen if isinstance(e, InteractionCompleted) and not e.auto]
     assert answered and all(e.interaction_id.startswith("t-") for e in answered)
     assert all(e.disposition in DEMO.wrap_up_codes for e in completed)
-    assert simulator.stats.accepted >= len(answered)
+    # (stats.accepted is not compared: an accept whose commit wait is cut by the cancel is
+    # on the bus but not yet counted, so the two can differ by the agents in flight.)
+    assert simulator.stats.accepted > 0
     # Stopping logs out every agent who holds no work.
     for agent in service.agents():
         if not (agent.active or agent.wrapping):
