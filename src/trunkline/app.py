@@ -1,8 +1,8 @@
 """Composition root: wire the event record, the routing service, the web app and the demo.
 
 :func:`build` returns the aiohttp application for ``trunkline serve`` and ``trunkline demo``.
-Resources open in order (event record, routing recovery, config signals, demo traffic) and
-close in reverse through the app's ``cleanup_ctx``.
+Resources open in order (event record, routing recovery, live statistics, config signals,
+demo traffic) and close in reverse through the app's ``cleanup_ctx``.
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ from trunkline.config.loader import (
 )
 from trunkline.demo.simulator import Simulator, SimulatorSettings
 from trunkline.domain.errors import TrunklineError
+from trunkline.reporting.service import ReportingService
 from trunkline.service.routing import RoutingService
 from trunkline.store.event_store import EventStore
 from trunkline.store.url import to_async_url
-from trunkline.web.app import create_app, set_users
+from trunkline.web.app import create_app, run_reporting, set_users
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +173,16 @@ class Reloader:
     """
 
     def __init__(
-        self, source: ConfigSource, service: RoutingService, admin: AdminBootstrap
+        self,
+        source: ConfigSource,
+        service: RoutingService,
+        admin: AdminBootstrap,
+        reporting: ReportingService | None = None,
     ) -> None:
         self._source = source
         self._service = service
         self._admin = admin
+        self._reporting = reporting
         self._lock = asyncio.Lock()  # two reloads at once must not interleave
         self.app: web.Application | None = None
 
@@ -189,6 +195,8 @@ class Reloader:
             except TrunklineError as exc:
                 log.error("configuration %s not reloaded; keeping the running one:\n%s", where, exc)
                 raise
+            if self._reporting is not None:
+                self._reporting.reload(config)
             if self.app is not None:
                 set_users(self.app, self._admin.users(config))
             log.info(
@@ -213,8 +221,9 @@ async def build(options: ServeOptions) -> web.Application:
     """Open the event record, build the routing service and the web app around it.
 
     ``create_app`` needs the service, which needs an open store, so the store is opened
-    here; recovery and everything after it start in ``cleanup_ctx``. Raises
-    :class:`ConfigError`, :class:`~trunkline.store.errors.StoreError` or
+    here; recovery and everything after it start in ``cleanup_ctx``. The reporting service
+    is built here too, so the web app can hold it, but starts in ``cleanup_ctx`` after
+    recovery. Raises :class:`ConfigError`, :class:`~trunkline.store.errors.StoreError` or
     :class:`OptionError` before the server starts.
     """
     check_options(options)
@@ -230,9 +239,15 @@ async def build(options: ServeOptions) -> web.Application:
     store = await EventStore.open(options.database_url)
     try:
         service = RoutingService(config=config, store=store)
+        reporting = ReportingService(service)
         admin = AdminBootstrap()
-        reloader = Reloader(source, service, admin)
-        app = create_app(service, users=admin.users(config), reload_config=reloader.reload)
+        reloader = Reloader(source, service, admin, reporting)
+        app = create_app(
+            service,
+            users=admin.users(config),
+            reload_config=reloader.reload,
+            reporting=reporting,
+        )
     except BaseException:
         await store.close()
         raise
@@ -242,6 +257,8 @@ async def build(options: ServeOptions) -> web.Application:
     # First in, last out: the record closes after everything else, even after a failed start.
     app.cleanup_ctx.insert(0, _event_record(store))
     app.cleanup_ctx.append(_routing(service))
+    # After recovery, so the rebuild of today's figures includes what recovery recorded.
+    app.cleanup_ctx.append(run_reporting(reporting))
     app.cleanup_ctx.append(_reload_signal(reloader))
     if options.demo:
         settings = SimulatorSettings(rate=options.demo_rate, seed=options.demo_seed)

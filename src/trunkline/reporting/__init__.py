@@ -3,7 +3,10 @@
 - :mod:`~trunkline.reporting.definitions`: settings, service-level defaults, time helpers;
 - :mod:`~trunkline.reporting.fold`: interval counters per queue × medium and per agent;
 - :mod:`~trunkline.reporting.live`: "now" and "today" for wallboards, with deltas;
-- :mod:`~trunkline.reporting.erlang`: Erlang C estimates.
+- :mod:`~trunkline.reporting.erlang`: Erlang C estimates;
+- :mod:`~trunkline.reporting.throttle`: when the next wallboard update is due;
+- :mod:`~trunkline.reporting.service`: the adapter that keeps the live statistics of the
+  running centre (rebuilt from the record at start, then fed by the event bus).
 """
 
 from __future__ import annotations

@@ -128,10 +128,32 @@ class LiveStats:
             agent_names={aid: spec.name or aid for aid, spec in config.agents.items()},
         )
 
+    def apply_config(self, config: Config) -> None:
+        """Take a reloaded configuration's queue names and agents' names and memberships.
+
+        Today's figures are kept. As in the router, an agent gone from the configuration
+        stays while logged in or holding work; a queue gone from it stays listed while it
+        has figures or waiting interactions today. Service-level targets and the time zone
+        stay as they were when these statistics were built (a restart applies them).
+        """
+        self._queue_names = {qid: spec.name or qid for qid, spec in config.queues.items()}
+        for aid, spec in config.agents.items():
+            agent = self._agent(aid)
+            agent.name = spec.name or aid
+            agent.queues = frozenset(spec.queues)
+        for aid in [a for a in self._agents if a not in config.agents]:
+            agent = self._agents[aid]
+            if agent.state is AgentState.LOGGED_OUT and not agent.holds:
+                del self._agents[aid]
+
     @property
     def fold(self) -> Fold:
         """Today's fold (its rows may include spans of agent states begun before midnight)."""
         return self._fold
+
+    def agent_states(self) -> dict[str, AgentState]:
+        """Each known agent's current state, as the last event about them said."""
+        return {aid: agent.state for aid, agent in self._agents.items()}
 
     @property
     def day(self) -> tuple[float, float]:

@@ -4,37 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
 from aiohttp import WSCloseCode, web
 
 from trunkline import __version__
 from trunkline.config.loader import Config, UserSpec
+from trunkline.reporting.service import ReportingService
 from trunkline.service.routing import RoutingService
 from trunkline.web import (
     api_admin,
     api_agents,
     api_auth,
     api_interactions,
+    api_wallboard,
     keys,
     openapi,
     ws_agent,
     ws_supervisor,
+    ws_wallboard,
 )
 from trunkline.web.auth import Authenticator, auth_middleware, set_users
 from trunkline.web.errors import error_middleware
 from trunkline.web.openapi import Route, build_document
+from trunkline.web.wallboard_feed import WallboardFeed
 from trunkline.web.ws_agent import AgentConnections
 
-__all__ = ["ROUTES", "add_routes", "create_app", "set_users"]
+__all__ = ["ROUTES", "add_routes", "create_app", "run_reporting", "set_users"]
 
 ROUTES: tuple[Route, ...] = (
     *api_auth.ROUTES,
     *api_interactions.ROUTES,
     *api_agents.ROUTES,
     *api_admin.ROUTES,
+    *api_wallboard.ROUTES,
     *ws_agent.ROUTES,
     *ws_supervisor.ROUTES,
+    *ws_wallboard.ROUTES,
     *openapi.ROUTES,
 )
 
@@ -47,11 +53,14 @@ def create_app(
     users: Mapping[str, UserSpec],
     reload_config: Callable[[], Awaitable[Config]] | None = None,
     token_ttl_s: float = 12 * 3600,
+    reporting: ReportingService | None = None,
 ) -> web.Application:
     """The REST API, websockets, /healthz and /metrics over ``service``.
 
     ``users`` are every login; ``reload_config`` re-reads the configuration file for
-    ``POST /api/v1/config/reload`` (the endpoint answers 501 without it).
+    ``POST /api/v1/config/reload`` (the endpoint answers 501 without it). ``reporting``
+    is started by the caller; without it the app builds one over ``service`` and starts
+    it with the app (``service`` must have started by then).
     """
     app = web.Application(middlewares=[error_middleware, auth_middleware])
     app[keys.SERVICE] = service
@@ -62,6 +71,14 @@ def create_app(
     app[keys.WEBSOCKETS] = weakref.WeakSet()
     app[keys.WS_QUEUE_SIZE] = WS_QUEUE_SIZE
     app[keys.ROUTE_SPECS] = {}
+    if reporting is None:
+        reporting = ReportingService(service)
+        app.cleanup_ctx.append(run_reporting(reporting))
+    app[keys.REPORTING] = reporting
+    feed = WallboardFeed(reporting.snapshot)
+    reporting.watch(feed.mark_dirty)
+    app[keys.WALLBOARD_FEED] = feed
+    app.cleanup_ctx.append(_run_feed(feed))
     add_routes(app, ROUTES)
     app.on_shutdown.append(_close_websockets)
     return app
@@ -77,6 +94,33 @@ def add_routes(app: web.Application, routes: Iterable[Route]) -> None:
     for route in routes:
         specs[app.router.add_route(route.method, route.path, route.handler)] = route
     app[keys.OPENAPI] = build_document(specs.values(), title="Trunkline API", version=__version__)
+
+
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+
+
+def run_reporting(reporting: ReportingService) -> CleanupCtx:
+    """A ``cleanup_ctx`` entry: rebuild and follow the live statistics while the app runs."""
+
+    async def ctx(_app: web.Application) -> AsyncIterator[None]:
+        await reporting.start()
+        try:
+            yield
+        finally:
+            await reporting.stop()
+
+    return ctx
+
+
+def _run_feed(feed: WallboardFeed) -> CleanupCtx:
+    async def ctx(_app: web.Application) -> AsyncIterator[None]:
+        feed.start()
+        try:
+            yield
+        finally:
+            await feed.close()
+
+    return ctx
 
 
 async def _close_websockets(app: web.Application) -> None:

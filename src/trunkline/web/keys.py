@@ -13,14 +13,19 @@ if TYPE_CHECKING:
     from aiohttp.web_urldispatcher import AbstractRoute
 
     from trunkline.config.loader import Config
+    from trunkline.reporting.service import ReportingService
     from trunkline.service.routing import RoutingService
     from trunkline.web.auth import Authenticator, Principal
     from trunkline.web.openapi import Route
+    from trunkline.web.wallboard_feed import WallboardFeed
     from trunkline.web.ws_agent import AgentConnections
 
 ReloadConfig = Callable[[], Awaitable["Config"]]
 
 SERVICE: web.AppKey[RoutingService] = web.AppKey("trunkline.service")
+# Live statistics and the wallboard fan-out built on them.
+REPORTING: web.AppKey[ReportingService] = web.AppKey("trunkline.reporting")
+WALLBOARD_FEED: web.AppKey[WallboardFeed] = web.AppKey("trunkline.wallboard_feed")
 AUTH: web.AppKey[Authenticator] = web.AppKey("trunkline.auth")
 RELOAD: web.AppKey[ReloadConfig | None] = web.AppKey("trunkline.reload_config")
 RELOAD_LOCK: web.AppKey[asyncio.Lock] = web.AppKey("trunkline.reload_lock")
