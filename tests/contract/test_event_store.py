@@ -714,3 +714,22 @@ async def test_store_url_hides_the_password() -> None:
         )
     finally:
         await engine.dispose()
+
+
+async def test_last_agent_states_gives_each_agents_latest_change(store: EventStore) -> None:
+    def change(agent: str, at: float, old: AgentState, new: AgentState) -> AgentStateChanged:
+        return AgentStateChanged(at=at, agent_id=agent, old=old, new=new, old_since=at - 1)
+
+    await store.append(
+        [
+            change("ann", 1, AgentState.LOGGED_OUT, AgentState.READY),
+            change("bob", 2, AgentState.LOGGED_OUT, AgentState.NOT_READY),
+            change("ann", 3, AgentState.READY, AgentState.BUSY),
+        ]
+    )
+    await store.flush()
+    latest = await store.last_agent_states()
+    assert {agent: (p["new"], p["at"]) for agent, p in latest.items()} == {
+        "ann": ("busy", 3),
+        "bob": ("not_ready", 2),
+    }

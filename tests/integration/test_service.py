@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from trunkline.config.loader import load_config_text
+from trunkline.domain.agent import AgentState
 from trunkline.domain.events import InteractionOffered
 from trunkline.domain.interaction import InteractionRequest, InteractionState
 from trunkline.domain.media import Medium
@@ -83,3 +84,22 @@ async def test_a_closed_interactions_id_cannot_be_reused(tmp_path: Path) -> None
         await service.submit(request)
     await service.stop()
     await service.store.close()
+
+
+async def test_a_restart_records_that_agents_were_logged_out(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    service = await open_service(db)
+    await service.login("ann", ready=True)
+    await service.stop()
+    await service.store.close()
+
+    again = await open_service(db)
+    recorded = await again.store.events(limit=1000)
+    restart = [e for e in recorded if e.get("reason") == "restart"]
+    assert [(e["type"], e.get("old"), e.get("new")) for e in restart] == [
+        ("agent_state_changed", "ready", "logged_out"),
+        ("agent_logged_out", None, None),
+    ]
+    assert again.agent("ann").state is AgentState.LOGGED_OUT
+    await again.stop()
+    await again.store.close()

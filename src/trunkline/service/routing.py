@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ParamSpec
 
 from trunkline.config.loader import Config
+from trunkline.domain.agent import AgentState
 from trunkline.domain.errors import InvalidRequestError
-from trunkline.domain.events import Event
+from trunkline.domain.events import AgentLoggedOut, AgentStateChanged, Event
 from trunkline.domain.interaction import InteractionRequest, InteractionState
 from trunkline.domain.media import Medium
 from trunkline.router.engine import Router, RouterSettings
@@ -91,6 +92,7 @@ class RoutingService:
                 agent_id=rec.agent_id,
                 now=self.clock(),
             )
+        await self._record_restart_logouts()
         await self.store.flush()
         # Agents, queues, indexes and recovered interactions live as long as the process:
         # freezing them spares every full collection a rescan of the whole routing state.
@@ -99,6 +101,28 @@ class RoutingService:
         if recovered:
             log.info("recovered %d open interactions from the event record", len(recovered))
         return len(recovered)
+
+    async def _record_restart_logouts(self) -> None:
+        """A restart logs every agent out (their desktops must log in again); record it, so
+        the event record does not leave anyone ready or busy since before the restart."""
+        now = self.clock()
+        events: list[Event] = []
+        for agent_id, last in sorted((await self.store.last_agent_states()).items()):
+            old = AgentState(last["new"])
+            if old is AgentState.LOGGED_OUT:
+                continue
+            events.append(
+                AgentStateChanged(
+                    at=now,
+                    agent_id=agent_id,
+                    old=old,
+                    new=AgentState.LOGGED_OUT,
+                    reason="restart",
+                    old_since=float(last["at"]),
+                )
+            )
+            events.append(AgentLoggedOut(at=now, agent_id=agent_id, reason="restart"))
+        self._emit(events)
 
     async def stop(self) -> None:
         if self._timer is not None:

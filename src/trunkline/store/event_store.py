@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import URL, RowMapping, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -181,6 +181,22 @@ class EventStore:
         async with self._read() as conn:
             rows = (await conn.execute(query.order_by(event.c.id).limit(limit))).all()
         return [_payload_dict(row.id, row.payload) for row in rows]
+
+    async def last_agent_states(self) -> dict[str, dict[str, Any]]:
+        """Each agent's most recent ``agent_state_changed`` payload, by agent id."""
+        latest = (
+            select(func.max(event.c.id))
+            .where(event.c.type == "agent_state_changed")
+            .group_by(event.c.agent_id)
+        )
+        query = select(event.c.id, event.c.payload).where(event.c.id.in_(latest))
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        out: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            payload = _payload_dict(row.id, row.payload)
+            out[payload["agent_id"]] = payload
+        return out
 
 
 def _create_engine(url: URL) -> AsyncEngine:
