@@ -24,6 +24,7 @@ from trunkline.domain.errors import ConfigError
 from trunkline.domain.interaction import InteractionRequest
 from trunkline.domain.media import Medium
 from trunkline.domain.queue import ClosedAction, SelectionStrategy, WrapUpMode
+from trunkline.reporting.definitions import settings_from_config
 
 
 def load(text: str) -> Config:
@@ -529,3 +530,33 @@ def test_malformed_hash_never_verifies_and_never_raises(bad: str) -> None:
 def test_verify_tolerates_non_string_input() -> None:
     broken: Any = None
     assert verify_password(broken, "x") is False
+
+
+def test_reporting_section_sets_costs_and_the_short_abandon_threshold() -> None:
+    config = load_config_text(
+        """
+reporting:
+  short_abandon_s: 8
+  costs:
+    voice: {per_handled_minute: 0.9, per_interaction: 0.1}
+    email: {per_interaction: 0.4}
+""",
+        "centre.yaml",
+    )
+    settings = settings_from_config(config)
+    assert settings.short_abandon_s == 8
+    assert settings.cost_per_handled_minute[Medium.VOICE] == 0.9
+    assert settings.cost_per_interaction[Medium.EMAIL] == 0.4
+    assert settings.cost_per_handled_minute[Medium.EMAIL] == 0.0  # not set: free
+
+
+def test_reporting_section_rejects_negative_costs_and_unknown_media() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config_text(
+            "reporting:\n  costs:\n    pigeon: {per_interaction: 1}\n"
+            "    voice: {per_handled_minute: -1}\n",
+            "centre.yaml",
+        )
+    text = caught.value.message
+    assert "centre.yaml:3" in text and "pigeon" in text
+    assert "centre.yaml:4" in text and "per_handled_minute" in text

@@ -10,7 +10,7 @@ import difflib
 import types
 import typing
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -30,6 +30,7 @@ from trunkline.domain.agent import AgentSpec, CapacityProfile
 from trunkline.domain.calendar import ALWAYS_OPEN, BusinessHours
 from trunkline.domain.errors import ConfigError
 from trunkline.domain.interaction import InteractionRequest
+from trunkline.domain.media import Medium
 from trunkline.domain.queue import EscalationStep, QueueSpec, ServiceLevelTarget, WrapUpPolicy
 from trunkline.router.rules import NO_RULES, RuleSet, compile_rules
 
@@ -92,6 +93,15 @@ class NotReadyReason:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReportingConfig:
+    """What reports need from the file: the short-abandon threshold and costs per medium."""
+
+    short_abandon_s: float = 5.0
+    cost_per_handled_minute: Mapping[Medium, float] = field(default_factory=dict)
+    cost_per_interaction: Mapping[Medium, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The loaded configuration: domain objects keyed by id, in file order."""
 
@@ -106,6 +116,7 @@ class Config:
     wrap_up_codes: Mapping[str, WrapUpCode]
     not_ready_reasons: Mapping[str, NotReadyReason]
     rules: RuleSet = NO_RULES
+    reporting: ReportingConfig = field(default_factory=ReportingConfig)
 
     def is_open(self, queue: str, now: float) -> bool:
         """Whether ``queue`` is open at ``now``; raises ``KeyError`` for an unknown queue."""
@@ -406,6 +417,15 @@ def _build(model: ConfigModel, rules: RuleSet, source: str) -> Config:
         wrap_up_codes=_frozen(wrap_up_codes),
         not_ready_reasons=_frozen(reasons),
         rules=rules,
+        reporting=ReportingConfig(
+            short_abandon_s=model.reporting.short_abandon_s,
+            cost_per_handled_minute=MappingProxyType(
+                {m: c.per_handled_minute for m, c in model.reporting.costs.items()}
+            ),
+            cost_per_interaction=MappingProxyType(
+                {m: c.per_interaction for m, c in model.reporting.costs.items()}
+            ),
+        ),
     )
 
 

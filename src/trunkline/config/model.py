@@ -284,6 +284,16 @@ class NotReadyReasonModel(_Section):
     label: str = ""
 
 
+class CostModel(_Section):
+    per_handled_minute: NonNegativeFloat = 0.0  # handle and wrap-up time
+    per_interaction: NonNegativeFloat = 0.0  # charged once per completed interaction
+
+
+class ReportingModel(_Section):
+    short_abandon_s: NonNegativeFloat = 5.0
+    costs: dict[Medium, CostModel] = {}
+
+
 class ConfigModel(_Section):
     """The whole file. Every section is optional."""
 
@@ -296,5 +306,6 @@ class ConfigModel(_Section):
     users: Annotated[list[UserModel], _EMPTY_LIST] = []
     wrap_up_codes: Annotated[list[WrapUpCodeModel], _EMPTY_LIST] = []
     not_ready_reasons: Annotated[list[NotReadyReasonModel], _EMPTY_LIST] = []
+    reporting: Annotated[ReportingModel, _EMPTY] = ReportingModel()
     # Shape only here: the rule compiler (trunkline.router.rules) checks the contents.
     rules: Annotated[list[dict[str, Any]], _EMPTY_LIST] = []

@@ -117,15 +117,19 @@ def settings_from_config(
     config: Config,
     *,
     interval_s: int = DEFAULT_INTERVAL_S,
-    short_abandon_s: float = DEFAULT_SHORT_ABANDON_S,
+    short_abandon_s: float | None = None,
     cost_per_handled_minute: Mapping[Medium, float] | None = None,
     cost_per_interaction: Mapping[Medium, float] | None = None,
 ) -> ReportingSettings:
-    """Reporting settings from the loaded configuration.
-
-    The configuration file has no reporting section yet, so the interval, the short-abandon
-    threshold and the costs are keyword arguments (defaults: 15 min, 5 s, free).
-    """
+    """Reporting settings from the loaded configuration (its ``reporting:`` section gives
+    the short-abandon threshold and the costs; keyword arguments override them)."""
+    section = config.reporting
+    if short_abandon_s is None:
+        short_abandon_s = section.short_abandon_s
+    if cost_per_handled_minute is None:
+        cost_per_handled_minute = section.cost_per_handled_minute
+    if cost_per_interaction is None:
+        cost_per_interaction = section.cost_per_interaction
     service_levels = {
         (qid, medium): target
         for qid, spec in config.queues.items()
