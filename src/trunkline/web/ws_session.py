@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from trunkline.domain.errors import TrunklineError
 from trunkline.service.bus import Subscription
-from trunkline.web import ws_protocol
+from trunkline.web import keys, ws_protocol
 from trunkline.web.ws_protocol import Command, Ping, ProtocolError
 
 log = logging.getLogger(__name__)
@@ -100,3 +100,20 @@ class EventSocket:
         except Exception:
             log.exception("websocket command failed")
             await self.send(ws_protocol.error(request_id, "internal_error", "internal error"))
+
+
+@contextlib.asynccontextmanager
+async def open_socket(request: web.Request, name: str) -> AsyncIterator[web.WebSocketResponse]:
+    """Upgrade to a websocket the app tracks (closed on shutdown); a failure inside is
+    logged and closes the socket with 1011, as there is no HTTP answer left to give."""
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
+    await ws.prepare(request)
+    sockets = request.app[keys.WEBSOCKETS]
+    sockets.add(ws)
+    try:
+        yield ws
+    except Exception:
+        log.exception("%s socket failed", name)
+        await ws.close(code=WSCloseCode.INTERNAL_ERROR)
+    finally:
+        sockets.discard(ws)

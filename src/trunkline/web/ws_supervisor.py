@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
-from aiohttp import WSCloseCode, web
+from aiohttp import web
 
 from trunkline.web import keys, ws_protocol
 from trunkline.web.openapi import Route
-from trunkline.web.ws_session import HEARTBEAT_S, EventSocket
-
-log = logging.getLogger(__name__)
+from trunkline.web.ws_session import EventSocket, open_socket
 
 
 async def supervisor_socket(request: web.Request) -> web.WebSocketResponse:
     service = request.app[keys.SERVICE]
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
-    await ws.prepare(request)
-    request.app[keys.WEBSOCKETS].add(ws)
-    try:
+    async with open_socket(request, "supervisor") as ws:
         # Snapshot and subscribe with no await in between, so no event falls in the gap.
         hello = ws_protocol.supervisor_hello(
             service.queues(), service.agents(), service.interactions()
@@ -27,11 +20,6 @@ async def supervisor_socket(request: web.Request) -> web.WebSocketResponse:
             session = EventSocket(ws, sub, allowed=frozenset({"ping"}))
             await session.send(hello)
             await session.serve()
-    except Exception:
-        log.exception("supervisor socket failed")
-        await ws.close(code=WSCloseCode.INTERNAL_ERROR)
-    finally:
-        request.app[keys.WEBSOCKETS].discard(ws)
     return ws
 
 

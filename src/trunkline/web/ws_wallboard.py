@@ -18,7 +18,7 @@ from trunkline.web import keys, wallboard_protocol, ws_protocol
 from trunkline.web.openapi import Route
 from trunkline.web.wallboard_feed import WallboardFeed, WallboardSubscriber
 from trunkline.web.ws_protocol import ProtocolError
-from trunkline.web.ws_session import HEARTBEAT_S
+from trunkline.web.ws_session import open_socket
 
 __all__ = ["ROUTES", "WallboardSession", "wallboard_socket"]
 
@@ -131,16 +131,8 @@ class WallboardSession:
 
 async def wallboard_socket(request: web.Request) -> web.WebSocketResponse:
     feed = request.app[keys.WALLBOARD_FEED]
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
-    await ws.prepare(request)
-    request.app[keys.WEBSOCKETS].add(ws)
-    try:
+    async with open_socket(request, "wallboard") as ws:
         await WallboardSession(ws, feed).serve()
-    except Exception:
-        log.exception("wallboard socket failed")
-        await ws.close(code=WSCloseCode.INTERNAL_ERROR)
-    finally:
-        request.app[keys.WEBSOCKETS].discard(ws)
     return ws
 
 
