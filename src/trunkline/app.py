@@ -34,6 +34,8 @@ from trunkline.config.loader import (
 )
 from trunkline.demo.simulator import Simulator, SimulatorSettings
 from trunkline.domain.errors import TrunklineError
+from trunkline.reporting.definitions import settings_from_config
+from trunkline.reporting.rollup import RollupWorker
 from trunkline.reporting.service import ReportingService
 from trunkline.service.routing import RoutingService
 from trunkline.store.event_store import EventStore
@@ -259,6 +261,8 @@ async def build(options: ServeOptions) -> web.Application:
     app.cleanup_ctx.append(_routing(service))
     # After recovery, so the rebuild of today's figures includes what recovery recorded.
     app.cleanup_ctx.append(run_reporting(reporting))
+    # After routing starts, so what recovery records is rolled up like any other event.
+    app.cleanup_ctx.append(_rollups(service))
     app.cleanup_ctx.append(_reload_signal(reloader))
     if options.demo:
         settings = SimulatorSettings(rate=options.demo_rate, seed=options.demo_seed)
@@ -288,6 +292,21 @@ def _routing(service: RoutingService) -> CleanupCtx:
             yield
         finally:
             await service.stop()
+
+    return ctx
+
+
+def _rollups(service: RoutingService) -> CleanupCtx:
+    async def ctx(_app: web.Application) -> AsyncIterator[None]:
+        worker = RollupWorker(service.store, settings_from_config(service.config))
+        service.bus.add_listener(worker.wake)
+        task = asyncio.create_task(worker.run(), name="interval-rollups")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     return ctx
 

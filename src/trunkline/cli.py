@@ -1,4 +1,4 @@
-"""The ``trunkline`` command: serve, demo, bench, check-config, hash-password."""
+"""The ``trunkline`` command: serve, demo, bench, reports, check-config, hash-password."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from trunkline.app import (
     DEFAULT_DATABASE,
     DEMO_DATABASE,
     SERVICE_KEY,
+    ConfigSource,
     OptionError,
     ServeOptions,
     build,
@@ -27,8 +28,12 @@ from trunkline.app import (
 )
 from trunkline.auth.passwords import hash_password
 from trunkline.bench.routing import run as run_routing_bench
+from trunkline.cli_progress import ProgressBar
 from trunkline.config.loader import Config, load_config
 from trunkline.domain.errors import ConfigError, TrunklineError
+from trunkline.reporting.definitions import ReportingSettings, settings_from_config
+from trunkline.reporting.rollup import RebuildResult, rebuild
+from trunkline.store.event_store import EventStore
 from trunkline.web.access_log import PathOnlyAccessLogger
 
 log = logging.getLogger("trunkline.cli")
@@ -96,6 +101,24 @@ def _parser() -> argparse.ArgumentParser:
     routing.add_argument("--decisions", type=int, default=20_000)
     routing.add_argument("--naive-decisions", type=int, default=300)
     routing.set_defaults(handler=_bench_routing)
+
+    reports = commands.add_parser("reports", help="historical report maintenance")
+    report_commands = reports.add_subparsers(dest="reports", required=True, metavar="ACTION")
+    rebuild = report_commands.add_parser(
+        "rebuild",
+        help="refold the interval rollups from every recorded event",
+        description="Clear the interval rollups and rebuild them from the event record. "
+        "Stop the server first: its rollup worker writes to the same tables.",
+    )
+    rebuild.add_argument("--config", type=Path, default=None, metavar="FILE")
+    rebuild.add_argument(
+        "--database",
+        default=DEFAULT_DATABASE,
+        metavar="URL",
+        help=f"sqlite:///PATH or postgresql://USER@HOST/DB (default {DEFAULT_DATABASE})",
+    )
+    rebuild.add_argument("--page-size", type=int, default=5000, help=argparse.SUPPRESS)
+    rebuild.set_defaults(handler=_reports_rebuild)
 
     check = commands.add_parser(
         "check-config", help="validate a configuration file", description="Validate FILE."
@@ -253,6 +276,29 @@ def _bench_routing(args: argparse.Namespace) -> int:
         naive_decisions=args.naive_decisions,
     )
     return EXIT_OK
+
+
+def _reports_rebuild(args: argparse.Namespace) -> int:
+    config = ConfigSource(args.config).load()
+    settings = settings_from_config(config)
+    bar = ProgressBar(sys.stderr)
+    result = asyncio.run(_rebuild(args.database, settings, args.page_size, bar))
+    bar.finish()
+    print(
+        f"rebuilt the interval rollups from {result.events} events: "
+        f"{result.queue_rows} queue rows, {result.agent_rows} agent rows"
+    )
+    return EXIT_OK
+
+
+async def _rebuild(
+    url: str, settings: ReportingSettings, page_size: int, bar: ProgressBar
+) -> RebuildResult:
+    store = await EventStore.open(url)
+    try:
+        return await rebuild(store, settings, page_size=page_size, progress=bar.update)
+    finally:
+        await store.close()
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -191,6 +191,9 @@ class Fold:
         self._agents: dict[AgentKey, AgentCounters] = {}
         self._open: dict[str, _Open] = {}
         self._presence: dict[str, _Presence] = {}
+        # Keys written since the last take_changed(): the rollup rewrites only those rows.
+        self._changed_queues: set[QueueKey] = set()
+        self._changed_agents: set[AgentKey] = set()
         self._threshold_ms: dict[tuple[str, Medium], int] = {}
         self._handlers: dict[type[Event], Callable[[Any], None]] = {
             InteractionCreated: self._created,
@@ -282,6 +285,58 @@ class Fold:
         p = self._presence.get(agent_id)
         return None if p is None else (p.state, p.reason, p.since)
 
+    # -- rollups ------------------------------------------------------------------------
+
+    def take_changed(self) -> tuple[list[QueueKey], list[AgentKey]]:
+        """The keys of the rows changed since the last call, in key order; then forgets them.
+
+        The interval rollup writes exactly these rows after each page of events.
+        """
+        queues, agents = sorted(self._changed_queues), sorted(self._changed_agents)
+        self._changed_queues = set()
+        self._changed_agents = set()
+        return queues, agents
+
+    def remember_open(
+        self, interaction_id: str, *, medium: Medium, queue: str, answered: bool = False
+    ) -> bool:
+        """Remember an interaction opened before the events this fold saw (from the
+        interaction snapshot), so its later transfer or cancellation finds its medium.
+
+        Returns False, changing nothing, when the fold already knows the interaction.
+        """
+        if interaction_id in self._open:
+            return False
+        self._open[interaction_id] = _Open(medium=medium, queue=queue, answered=answered)
+        return True
+
+    def forget_before(self, interval: int) -> None:
+        """Drop the counter rows of intervals before ``interval`` (written elsewhere);
+        what the fold remembers of open interactions and agents stays."""
+        self._queues = {k: v for k, v in self._queues.items() if k.interval >= interval}
+        self._agents = {k: v for k, v in self._agents.items() if k.interval >= interval}
+        self._changed_queues = {k for k in self._changed_queues if k.interval >= interval}
+        self._changed_agents = {k for k in self._changed_agents if k.interval >= interval}
+
+    def add_rows(
+        self,
+        queues: Mapping[QueueKey, QueueCounters] | None = None,
+        agents: Mapping[AgentKey, AgentCounters] | None = None,
+    ) -> None:
+        """Add stored rows into this fold's rows (not marked changed)."""
+        merge_rows(self._queues, queues or {})
+        merge_rows(self._agents, agents or {})
+
+    def queue_row(self, key: QueueKey) -> QueueCounters:
+        """A copy of one queue row (zero when the fold has none)."""
+        row = self._queues.get(key)
+        return QueueCounters() if row is None else row.copy()
+
+    def agent_row(self, key: AgentKey) -> AgentCounters:
+        """A copy of one agent row (empty when the fold has none)."""
+        row = self._agents.get(key)
+        return AgentCounters() if row is None else row.copy()
+
     # -- combining -----------------------------------------------------------------------
 
     def merge(self, other: Fold) -> None:
@@ -307,6 +362,7 @@ class Fold:
 
     def _queue(self, at: float, queue: str, medium: Medium) -> QueueCounters:
         key = QueueKey(self._interval(at), queue, medium)
+        self._changed_queues.add(key)
         counters = self._queues.get(key)
         if counters is None:
             counters = self._queues[key] = QueueCounters()
@@ -314,6 +370,7 @@ class Fold:
 
     def _agent(self, at: float, agent: str) -> AgentCounters:
         key = AgentKey(self._interval(at), agent)
+        self._changed_agents.add(key)
         counters = self._agents.get(key)
         if counters is None:
             counters = self._agents[key] = AgentCounters()
@@ -352,10 +409,13 @@ class Fold:
         start_ms, end_ms = to_ms(start), to_ms(end)
         key = (state, reason)
         step = self._step_ms
+        track = rows is self._agents
         while start_ms < end_ms:
             index = start_ms // step
             piece_end = min(end_ms, (index + 1) * step)
             row_key = AgentKey(index * self._interval_s, agent)
+            if track:
+                self._changed_agents.add(row_key)
             counters = rows.get(row_key)
             if counters is None:
                 counters = rows[row_key] = AgentCounters()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trunkline.store import rollup_schema as rollup_schema  # registers its tables
 from trunkline.store.errors import StoreError
 from trunkline.store.event_store import EventStore, RecoveredInteraction
 from trunkline.store.url import to_async_url

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from trunkline.store.schema import metadata
+from trunkline.store.rollup_schema import metadata  # the record's tables and the rollups
 
 
 def _run(connection: Connection) -> None:
