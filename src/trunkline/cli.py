@@ -27,6 +27,7 @@ from trunkline.app import (
     configure_logging,
 )
 from trunkline.auth.passwords import hash_password
+from trunkline.bench.reporting import run as run_reporting_bench
 from trunkline.bench.routing import run as run_routing_bench
 from trunkline.cli_progress import ProgressBar
 from trunkline.config.loader import Config, load_config
@@ -101,6 +102,15 @@ def _parser() -> argparse.ArgumentParser:
     routing.add_argument("--decisions", type=int, default=20_000)
     routing.add_argument("--naive-decisions", type=int, default=300)
     routing.set_defaults(handler=_bench_routing)
+    reporting = benches.add_parser(
+        "reporting", help="event ingestion, rollups and report queries on a generated month"
+    )
+    reporting.add_argument("--events", type=int, default=200_000)
+    reporting.add_argument(
+        "--database", default=None, help="empty temporary SQLite file unless given"
+    )
+    reporting.add_argument("--seed", type=int, default=1)
+    reporting.set_defaults(handler=_bench_reporting)
 
     reports = commands.add_parser("reports", help="historical report maintenance")
     report_commands = reports.add_subparsers(dest="reports", required=True, metavar="ACTION")
@@ -263,6 +273,11 @@ def _demo_banner(url: str, config: Config, *, packaged: bool) -> str:
 
 
 # -- the other commands -----------------------------------------------------------------
+
+
+def _bench_reporting(args: argparse.Namespace) -> int:
+    run_reporting_bench(events=args.events, database=args.database, seed=args.seed)
+    return EXIT_OK
 
 
 def _bench_routing(args: argparse.Namespace) -> int:
