@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from trunkline.domain.events import Event, event_to_dict
@@ -139,11 +139,21 @@ class EventWriter:
         rows = [row for sub in batch for row in sub.rows]
         events = [ev for sub in batch for ev in sub.events]
         async with self._engine.begin() as conn:
-            # The ids come back in row order, so the fold can stamp each snapshot's ``seq``.
-            result = await conn.execute(
-                insert(event).returning(event.c.id, sort_by_parameter_order=True), rows
-            )
-            ids = list(result.scalars())
+            # The fold needs each row's id (a snapshot's ``seq``), in row order.
+            if conn.dialect.name == "sqlite":
+                # SQLite cannot return a multi-row insert's ids in parameter order, so
+                # SQLAlchemy would insert row by row (23x slower, measured). This writer is
+                # the event table's only writer and holds the write lock for the whole
+                # transaction, and an INTEGER PRIMARY KEY takes max + 1: the batch's ids
+                # are contiguous and end at the new maximum.
+                await conn.execute(insert(event), rows)
+                last = (await conn.execute(select(func.max(event.c.id)))).scalar_one()
+                ids = list(range(last - len(rows) + 1, last + 1))
+            else:
+                result = await conn.execute(
+                    insert(event).returning(event.c.id, sort_by_parameter_order=True), rows
+                )
+                ids = list(result.scalars())
             await snapshot.apply(conn, snapshot.fold(zip(ids, events, strict=True)))
         logger.debug("committed %d events from %d submissions", len(rows), len(batch))
 
