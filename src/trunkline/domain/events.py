@@ -236,17 +236,34 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
 }
 
 
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def event_to_dict(event: Event) -> dict[str, Any]:
     """The JSON-ready form: ``{"type": kind, ...fields}``."""
     out: dict[str, Any] = {"type": event.kind}
-    for f in dataclasses.fields(event):
-        value = getattr(event, f.name)
-        if isinstance(value, Mapping):
-            value = dict(value)
+    # Field names are cached per class: this runs for every event recorded and pushed.
+    for name in _field_names(type(event)):
+        value = getattr(event, name)
+        if type(value) in _SCALARS:
+            out[name] = value
+        elif isinstance(value, Mapping):
+            out[name] = dict(value)
         elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
+            out[name] = list(value)
+        else:
+            out[name] = value
     return out
+
+
+_SCALARS = frozenset({str, float, int, bool, type(None)})
 
 
 def event_from_dict(data: Mapping[str, Any]) -> Event:
