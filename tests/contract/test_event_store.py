@@ -733,3 +733,22 @@ async def test_last_agent_states_gives_each_agents_latest_change(store: EventSto
         "ann": ("busy", 3),
         "bob": ("not_ready", 2),
     }
+
+
+async def test_journeys_page_through_a_time_range_with_their_events(store: EventStore) -> None:
+    # Two share a creation time, so the id breaks the tie across a page boundary.
+    await store.append([created("b", 10), created("a", 10), created("c", 20), created("z", 99)])
+    await store.append(
+        [InteractionCancelled(at=30, interaction_id="a", queue="sales", reason="cancelled")]
+    )
+    await store.flush()
+    first = await store.journeys(0, 50, limit=2)
+    assert [j["id"] for j in first] == ["a", "b"]
+    assert [e["type"] for e in first[0]["events"]] == [
+        "interaction_created",
+        "interaction_cancelled",
+    ]
+    last = first[-1]
+    rest = await store.journeys(0, 50, after=(last["created_at"], last["id"]), limit=2)
+    assert [j["id"] for j in rest] == ["c"]  # "z" was created after the range
+    assert await store.journeys(0, 50, after=(20, "c"), limit=2) == []

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.engine import URL, RowMapping, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -162,6 +162,37 @@ class EventStore:
         async with self._read() as conn:
             rows = (await conn.execute(query.limit(limit).offset(offset))).mappings().all()
         return [_snapshot_dict(row) for row in rows]
+
+    async def journeys(
+        self,
+        start: float,
+        end: float,
+        *,
+        after: tuple[float, str] | None = None,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """Interactions created in ``[start, end)``, oldest first, each snapshot with its
+        ``events`` (oldest first). Page with ``after`` = the last one's (created_at, id):
+        keyset paging stays cheap however deep the export goes."""
+        _check_page(limit, 0)
+        query = select(interaction).where(
+            interaction.c.created_at >= start, interaction.c.created_at < end
+        )
+        if after is not None:
+            query = query.where(tuple_(interaction.c.created_at, interaction.c.id) > tuple_(*after))
+        query = query.order_by(interaction.c.created_at, interaction.c.id).limit(limit)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+            ids = [row["id"] for row in rows]
+            found = await conn.execute(
+                select(event.c.id, event.c.interaction_id, event.c.payload)
+                .where(event.c.interaction_id.in_(ids))
+                .order_by(event.c.id)
+            )
+            events: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+            for ev in found:
+                events[ev.interaction_id].append(_payload_dict(ev.id, ev.payload))
+        return [{**_snapshot_dict(row), "events": events[row["id"]]} for row in rows]
 
     async def interaction_events(self, interaction_id: str) -> list[dict[str, Any]]:
         """Every event of one interaction, oldest first, each with its record ``id``."""
