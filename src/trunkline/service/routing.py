@@ -52,7 +52,7 @@ class RoutingService:
         self.store = store
         self.clock = clock
         self.bus = EventBus()
-        self.metrics = RoutingMetrics(clock, set(config.queues))
+        self.metrics = RoutingMetrics()
         self.bus.add_listener(self.metrics.observe)
         self.router = Router(
             queues=config.queues,
@@ -316,7 +316,6 @@ class RoutingService:
             source=config.source,
         )
         self.config = config
-        self.metrics.queues |= set(config.queues)
 
     # ---------------------------------------------------------------------- views
 

@@ -10,6 +10,7 @@ from aiohttp import WSCloseCode, web
 
 from trunkline import __version__
 from trunkline.config.loader import Config, UserSpec
+from trunkline.reporting.prometheus import LiveGauges
 from trunkline.reporting.service import ReportingService
 from trunkline.service.routing import RoutingService
 from trunkline.web import (
@@ -79,6 +80,7 @@ def create_app(
         reporting = ReportingService(service)
         app.cleanup_ctx.append(run_reporting(reporting))
     app[keys.REPORTING] = reporting
+    service.metrics.registry.register(LiveGauges(reporting))
     feed = WallboardFeed(reporting.snapshot)
     reporting.watch(feed.mark_dirty)
     app[keys.WALLBOARD_FEED] = feed
