@@ -158,9 +158,13 @@ class EventWriter:
         logger.debug("committed %d events from %d submissions", len(rows), len(batch))
 
 
+# One encoder for every event: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+
+
 def _event_row(ev: Event) -> dict[str, Any]:
     try:
-        payload = json.dumps(event_to_dict(ev), allow_nan=False, separators=(",", ":"))
+        payload = _ENCODER.encode(event_to_dict(ev))
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{ev.kind} event cannot be stored as JSON: {exc}") from exc
     if "\\u0000" in payload and _JSON_NUL.search(payload):
