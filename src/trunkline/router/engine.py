@@ -1194,9 +1194,6 @@ class Router:
     def agents(self) -> list[AgentView]:
         return [AgentView.of(a) for a in self._agents.values()]
 
-    def has_agent(self, agent_id: str) -> bool:
-        return agent_id in self._agents
-
     def queue_ids(self) -> list[str]:
         return [q for q in self._queues if q not in self._retired_queues]
 
@@ -1224,6 +1221,3 @@ class Router:
     @property
     def settings(self) -> RouterSettings:
         return self._settings
-
-    def media_of(self, interaction_id: str) -> Medium:
-        return self._interaction(interaction_id).medium

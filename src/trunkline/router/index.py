@@ -121,6 +121,3 @@ class AgentIndex:
             if best is None or len(lst) < len(best):
                 best = lst
         return _EMPTY if best is None else best
-
-    def queue_members(self, queue: str) -> Iterator[AgentRecord]:
-        return self.live(self._lists.get((queue,), _EMPTY))

@@ -63,9 +63,6 @@ class RoutingService:
         )
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
-        self._pending: set[asyncio.Future[None]] = set()
-        self._last_commit: asyncio.Future[None] | None = None
-        self._started = False
 
     # ----------------------------------------------------------------- life cycle
 
@@ -97,7 +94,6 @@ class RoutingService:
         # Agents, queues, indexes and recovered interactions live as long as the process:
         # freezing them spares every full collection a rescan of the whole routing state.
         gc.freeze()
-        self._started = True
         if recovered:
             log.info("recovered %d open interactions from the event record", len(recovered))
         return len(recovered)
@@ -134,19 +130,23 @@ class RoutingService:
 
     def _run(self, fn: Callable[P, list[Event]], *args: P.args, **kwargs: P.kwargs) -> list[Event]:
         """Run one engine command; its events are published and queued for the record."""
+        return self._execute(fn, *args, **kwargs)[0]
+
+    def _execute(
+        self, fn: Callable[P, list[Event]], *args: P.args, **kwargs: P.kwargs
+    ) -> tuple[list[Event], asyncio.Future[None] | None]:
         started = time.perf_counter()
         events = fn(*args, **kwargs)
         self.metrics.decision.observe(time.perf_counter() - started)
-        self._last_commit = self._emit(events)
+        commit = self._emit(events)
         self._rearm()
-        return events
+        return events, commit
 
     async def _command(
         self, fn: Callable[P, list[Event]], *args: P.args, **kwargs: P.kwargs
     ) -> list[Event]:
         """Run a command and wait until its events are committed (batches commit in order)."""
-        events = self._run(fn, *args, **kwargs)
-        commit = self._last_commit
+        events, commit = self._execute(fn, *args, **kwargs)
         if commit is not None:
             await asyncio.shield(commit)
         return events
@@ -155,15 +155,8 @@ class RoutingService:
         if not events:
             return None
         self.bus.publish(events)
-        future = self.store.append(events)
-        self._pending.add(future)
-        future.add_done_callback(self._settled)
-        return future
-
-    def _settled(self, future: asyncio.Future[None]) -> None:
-        self._pending.discard(future)
-        if not future.cancelled() and future.exception() is not None:
-            log.error("events could not be recorded: %s", future.exception())
+        # A failed commit is logged by the writer, once per batch.
+        return self.store.append(events)
 
     def _rearm(self) -> None:
         deadline = self.router.next_deadline()
