@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from trunkline.config.crm_settings import CrmSettings, ExternalCrmSettings
 from trunkline.config.model import (
     CapacityProfileModel,
     ConfigModel,
+    CrmModel,
     QueueModel,
     Role,
     reference_context,
@@ -117,6 +119,7 @@ class Config:
     not_ready_reasons: Mapping[str, NotReadyReason]
     rules: RuleSet = NO_RULES
     reporting: ReportingConfig = field(default_factory=ReportingConfig)
+    crm: CrmSettings = field(default_factory=CrmSettings)
 
     def is_open(self, queue: str, now: float) -> bool:
         """Whether ``queue`` is open at ``now``; raises ``KeyError`` for an unknown queue."""
@@ -426,6 +429,32 @@ def _build(model: ConfigModel, rules: RuleSet, source: str) -> Config:
                 {m: c.per_interaction for m, c in model.reporting.costs.items()}
             ),
         ),
+        crm=_crm(model.crm),
+    )
+
+
+def _crm(m: CrmModel) -> CrmSettings:
+    external = None
+    if m.external is not None:
+        e = m.external
+        external = ExternalCrmSettings(
+            url=e.url,
+            method=e.method,
+            headers=MappingProxyType(dict(e.headers)),
+            fields=MappingProxyType(dict(e.fields)),
+            identities=tuple(e.identities),
+            timeout_s=e.timeout_s,
+            cache_ttl_s=e.cache_ttl_s,
+            cache_size=e.cache_size,
+            screen_pop_url=e.screen_pop_url,
+        )
+    return CrmSettings(
+        default_region=m.default_region,
+        history_size=m.history_size,
+        provisional_contacts=m.provisional_contacts,
+        preferred_agents=tuple(m.preferred_agents),
+        class_priority=MappingProxyType(dict(m.class_priority)),
+        external=external,
     )
 
 

@@ -294,6 +294,45 @@ class ReportingModel(_Section):
     costs: dict[Medium, CostModel] = {}
 
 
+def _check_region(value: str) -> str:
+    import phonenumbers  # only the CRM section needs it
+
+    region = value.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown region {value!r} (use an ISO 3166 code like 'GB' or 'US')")
+    return region
+
+
+Region = Annotated[str, AfterValidator(_check_region)]
+IdentityKindName = Literal["account", "phone", "email", "visitor"]
+
+
+class ExternalCrmModel(_Section):
+    url: Annotated[str, Field(min_length=1)]
+    method: Literal["GET", "POST"] = "GET"
+    headers: dict[str, str] = {}
+    fields: dict[str, Annotated[str, Field(min_length=1)]] = {}
+    identities: Annotated[list[IdentityKindName], Field(min_length=1)] = [
+        "account",
+        "phone",
+        "email",
+        "visitor",
+    ]
+    timeout_s: Annotated[float, Field(gt=0, le=30)] = 0.5
+    cache_ttl_s: NonNegativeFloat = 300.0
+    cache_size: NonNegativeInt = 10_000
+    screen_pop_url: str | None = None
+
+
+class CrmModel(_Section):
+    default_region: Region = "US"
+    history_size: Annotated[int, Field(ge=0, le=100)] = 10
+    provisional_contacts: bool = True
+    preferred_agents: list[Literal["last_agent", "owner"]] = ["last_agent", "owner"]
+    class_priority: dict[str, int] = {}
+    external: ExternalCrmModel | None = None
+
+
 class ConfigModel(_Section):
     """The whole file. Every section is optional."""
 
@@ -307,5 +346,6 @@ class ConfigModel(_Section):
     wrap_up_codes: Annotated[list[WrapUpCodeModel], _EMPTY_LIST] = []
     not_ready_reasons: Annotated[list[NotReadyReasonModel], _EMPTY_LIST] = []
     reporting: Annotated[ReportingModel, _EMPTY] = ReportingModel()
+    crm: Annotated[CrmModel, _EMPTY] = CrmModel()
     # Shape only here: the rule compiler (trunkline.router.rules) checks the contents.
     rules: Annotated[list[dict[str, Any]], _EMPTY_LIST] = []

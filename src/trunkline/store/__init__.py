@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trunkline.crm import schema as crm_schema  # noqa: F401 (registers its tables)
 from trunkline.store import rollup_schema as rollup_schema  # registers its tables
 from trunkline.store.errors import StoreError
 from trunkline.store.event_store import EventStore, RecoveredInteraction

@@ -59,4 +59,5 @@ interaction = Table(
     Column("notes", Text(), nullable=False),
     Column("seq", BigInteger(), nullable=False),
     Index("ix_interaction_state", "state"),
+    Index("ix_interaction_customer", "customer_id", "created_at"),  # screen-pop history
 )

@@ -1,0 +1,1 @@
+"""Customer records: contacts and their identities, notes, cases, recognition and screen-pop."""
