@@ -32,6 +32,9 @@ from trunkline.config.loader import (
     load_config,
     load_packaged_config,
 )
+from trunkline.crm.external import ExternalCrm
+from trunkline.crm.service import CrmService
+from trunkline.demo import customers as demo_customers
 from trunkline.demo.simulator import Simulator, SimulatorSettings
 from trunkline.domain.errors import TrunklineError
 from trunkline.reporting.definitions import settings_from_config
@@ -40,7 +43,8 @@ from trunkline.reporting.service import ReportingService
 from trunkline.service.routing import RoutingService
 from trunkline.store.event_store import EventStore
 from trunkline.store.url import to_async_url
-from trunkline.web.app import create_app, run_reporting, set_users
+from trunkline.web.app import create_app, run_crm, run_reporting, set_users
+from trunkline.web.keys import INTAKE
 
 log = logging.getLogger(__name__)
 
@@ -180,11 +184,13 @@ class Reloader:
         service: RoutingService,
         admin: AdminBootstrap,
         reporting: ReportingService | None = None,
+        crm: CrmService | None = None,
     ) -> None:
         self._source = source
         self._service = service
         self._admin = admin
         self._reporting = reporting
+        self._crm = crm
         self._lock = asyncio.Lock()  # two reloads at once must not interleave
         self.app: web.Application | None = None
 
@@ -199,6 +205,8 @@ class Reloader:
                 raise
             if self._reporting is not None:
                 self._reporting.reload(config)
+            if self._crm is not None:
+                self._crm.reconfigure(config.crm)
             if self.app is not None:
                 set_users(self.app, self._admin.users(config))
             log.info(
@@ -238,17 +246,27 @@ async def build(options: ServeOptions) -> web.Application:
             "queue and agent state in memory",
             check_redis_url(options.redis_url),
         )
+    # Before anything opens: a missing secret for the external CRM is a start-up error.
+    external = ExternalCrm(config.crm.external) if config.crm.external is not None else None
     store = await EventStore.open(options.database_url)
     try:
         service = RoutingService(config=config, store=store)
         reporting = ReportingService(service)
+        crm = CrmService(
+            store.engine,
+            config.crm,
+            clock=service.clock,
+            agent_available=service.can_hold_for,
+            external=external,
+        )
         admin = AdminBootstrap()
-        reloader = Reloader(source, service, admin, reporting)
+        reloader = Reloader(source, service, admin, reporting, crm)
         app = create_app(
             service,
             users=admin.users(config),
             reload_config=reloader.reload,
             reporting=reporting,
+            crm=crm,
         )
     except BaseException:
         await store.close()
@@ -258,6 +276,7 @@ async def build(options: ServeOptions) -> web.Application:
     app[SERVICE_KEY] = service
     # First in, last out: the record closes after everything else, even after a failed start.
     app.cleanup_ctx.insert(0, _event_record(store))
+    app.cleanup_ctx.append(run_crm(crm))
     app.cleanup_ctx.append(_routing(service))
     # After recovery, so the rebuild of today's figures includes what recovery recorded.
     app.cleanup_ctx.append(run_reporting(reporting))
@@ -266,7 +285,8 @@ async def build(options: ServeOptions) -> web.Application:
     app.cleanup_ctx.append(_reload_signal(reloader))
     if options.demo:
         settings = SimulatorSettings(rate=options.demo_rate, seed=options.demo_seed)
-        app.cleanup_ctx.append(_demo_traffic(Simulator(service, settings)))
+        simulator = Simulator(service, settings, submit=app[INTAKE].submit)
+        app.cleanup_ctx.append(_demo_traffic(simulator, crm))
     return app
 
 
@@ -339,8 +359,11 @@ def _reload_signal(reloader: Reloader) -> CleanupCtx:
     return ctx
 
 
-def _demo_traffic(simulator: Simulator) -> CleanupCtx:
+def _demo_traffic(simulator: Simulator, crm: CrmService) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
+        added = await demo_customers.seed(crm)
+        if added:
+            log.info("demo CRM loaded with %d customers", added)
         app[SIMULATOR_KEY] = simulator
         task = asyncio.create_task(simulator.run(), name="demo-traffic")
         try:

@@ -111,6 +111,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     reporting.add_argument("--seed", type=int, default=1)
     reporting.set_defaults(handler=_bench_reporting)
+    screenpop = benches.add_parser(
+        "screenpop", help="CRM lookups and interaction-to-offer time with the screen-pop"
+    )
+    screenpop.add_argument("--contacts", type=int, default=100_000)
+    screenpop.add_argument("--agents", type=int, default=1000)
+    screenpop.add_argument("--interactions", type=int, default=2000)
+    screenpop.add_argument("--lookups", type=int, default=5000)
+    screenpop.add_argument("--rate", type=float, default=50.0, help="arrivals per second")
+    screenpop.add_argument(
+        "--database", default=None, help="empty temporary SQLite file unless given"
+    )
+    screenpop.add_argument("--seed", type=int, default=1)
+    screenpop.set_defaults(handler=_bench_screenpop)
 
     reports = commands.add_parser("reports", help="historical report maintenance")
     report_commands = reports.add_subparsers(dest="reports", required=True, metavar="ACTION")
@@ -277,6 +290,22 @@ def _demo_banner(url: str, config: Config, *, packaged: bool) -> str:
 
 def _bench_reporting(args: argparse.Namespace) -> int:
     run_reporting_bench(events=args.events, database=args.database, seed=args.seed)
+    return EXIT_OK
+
+
+def _bench_screenpop(args: argparse.Namespace) -> int:
+    from trunkline.bench.screenpop import run as run_screenpop_bench
+
+    run_screenpop_bench(
+        contacts=args.contacts,
+        agents=args.agents,
+        interactions=args.interactions,
+        lookups=args.lookups,
+        rate=args.rate,
+        database=args.database,
+        seed=args.seed,
+        progress=lambda message: print(message, file=sys.stderr),
+    )
     return EXIT_OK
 
 

@@ -680,7 +680,7 @@ async def test_migrations_build_exactly_the_declared_schema(store: EventStore) -
     async with store.engine.connect() as conn:
         assert await conn.run_sync(diff) == []
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0002"
+    assert version == "0003"
 
 
 async def test_a_broken_database_is_reported_as_a_store_error(store: EventStore) -> None:

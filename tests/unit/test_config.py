@@ -95,14 +95,18 @@ def test_every_demo_login_has_the_password_demo() -> None:
         assert verify_password(user.password_hash, "demo"), user.id
 
 
-def test_demo_rules_route_by_tier_language_and_hours() -> None:
+def test_demo_rules_route_by_customer_language_open_cases_and_hours() -> None:
     config = load_packaged_config(DEMO_CONFIG)
     chat = InteractionRequest(
-        id="c1", medium=Medium.CHAT, queue="support", data={"tier": "gold", "language": "fr"}
+        id="c1",
+        medium=Medium.CHAT,
+        queue="support",
+        customer={"class": "gold", "language": "fr", "open_cases": 1},
     )
     out, names = config.apply_rules(chat, now=london("2024-01-15T10:00"))
-    assert names == ("vip-first", "french")
-    assert (out.priority, dict(out.skills)) == (5, {"french": 3})
+    assert names == ("french", "open-case")
+    assert (out.priority, dict(out.skills)) == (1, {"french": 3})
+    assert config.crm.class_priority == {"vip": 5, "gold": 2}
     email = InteractionRequest(id="e1", medium=Medium.EMAIL, queue="support")
     out, names = config.apply_rules(email, now=london("2024-01-15T23:00"))
     assert (out.queue, out.priority, names) == ("email", -1, ("after-hours-email",))

@@ -120,11 +120,12 @@ def test_customers_bring_realistic_attached_data() -> None:
     requests = arrivals(8, 3000)
     kinds = {(k.queue, k.medium) for k in MIX}
     assert {(r.queue, r.medium) for r in requests} == kinds
-    assert {r.data["tier"] for r in requests} == {"gold", "silver", "standard"}
-    assert {r.data["language"] for r in requests} == {"en", "fr"}
-    french = [r for r in requests if r.data["language"] == "fr"]
+    # Each channel attaches the identity the CRM recognises the customer by.
+    identity_key = {Medium.EMAIL: "from_address", Medium.CHAT: "visitor_id"}
+    assert all(identity_key.get(r.medium, "caller_id") in r.data for r in requests)
+    assert all(r.customer_id is None for r in requests)  # recognition decides
+    french = [r for r in requests if r.data["country"] in ("FR", "BE")]
     assert len(french) / len(requests) == pytest.approx(0.2, abs=0.03)
-    assert all(r.data["country"] in ("FR", "BE") for r in french)
     urgent = [r for r in requests if r.priority == 5]
     assert urgent and all(r.queue == "billing" and r.medium is Medium.VOICE for r in urgent)
     assert all(r.data["reason"] == "payment_failed" for r in urgent)

@@ -12,17 +12,12 @@ import asyncio
 import json
 import random
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import asyncpg
-from sqlalchemy.engine import make_url
-
+from trunkline.bench.databases import scratch_database
 from trunkline.config.loader import load_config_text
 from trunkline.domain.agent import AgentState
 from trunkline.domain.events import (
@@ -182,37 +177,8 @@ def month_of_events(total: int, first_day: date, seed: int) -> Iterator[Event]:
         yield from day_events
 
 
-async def _fresh_postgres(url: str) -> tuple[str, Callable[[], Awaitable[None]]]:
-    """A new, empty database on the server of ``url``; returns its URL and a dropper."""
-    parsed = make_url(url)
-    name = f"trunkline_bench_{uuid.uuid4().hex[:8]}"
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    dsn = admin.render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        finally:
-            await conn.close()
-
-    return parsed.set(database=name).render_as_string(hide_password=False), drop
-
-
 async def run_async(events: int, database: str | None, seed: int) -> dict[str, object]:
-    drop: Callable[[], Awaitable[None]] | None = None
-    with tempfile.TemporaryDirectory() as tmp:
-        if database is None:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        elif database.startswith(("postgresql:", "postgres:")):
-            url, drop = await _fresh_postgres(database)
-        else:
-            url = database
+    async with scratch_database(database) as url:
         store = await EventStore.open(url)
         try:
             settings = settings_from_config(load_config_text(_config_text(), "bench.yaml"))
@@ -248,8 +214,6 @@ async def run_async(events: int, database: str | None, seed: int) -> dict[str, o
             }
         finally:
             await store.close()
-            if drop is not None:
-                await drop()
 
 
 async def _median_ms(report: Callable[[], Awaitable[object]], runs: int = 5) -> float:

@@ -13,22 +13,26 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 from trunkline.config.loader import Config
+from trunkline.demo.customers import any_customer
 from trunkline.domain.agent import AgentState
 from trunkline.domain.errors import TrunklineError
 from trunkline.domain.events import Event, InteractionOffered
 from trunkline.domain.interaction import InteractionRequest, InteractionState
 from trunkline.domain.media import Medium
 from trunkline.router.errors import AgentBusyError
+from trunkline.router.views import InteractionView
 from trunkline.service.routing import RoutingService
 
 log = logging.getLogger(__name__)
+
+Submit = Callable[[InteractionRequest], Awaitable[InteractionView | None]]
 
 Span = tuple[float, float]  # a uniform range of demo seconds
 
@@ -112,8 +116,6 @@ class Behaviour:
     patience_s: Mapping[Medium, Span] = field(
         default_factory=lambda: _spans(voice=(20, 90), chat=(30, 150))
     )
-    tiers: tuple[tuple[str, float], ...] = (("gold", 0.1), ("silver", 0.3), ("standard", 0.6))
-    french_share: float = 0.2
     returning_share: float = 0.1  # customers naming their last agent (relationship routing)
 
     # -- agents
@@ -160,11 +162,11 @@ class Behaviour:
         agents_by_queue: Mapping[str, Sequence[str]],
     ) -> Arrival:
         kind = rng.choices(mix, weights=[k.weight for k in mix])[0]
-        tier = rng.choices([t for t, _ in self.tiers], weights=[w for _, w in self.tiers])[0]
-        french = rng.random() < self.french_share
+        who = any_customer(rng)
+        french = who.language == "fr"
+        # The channel attaches who is calling; the CRM recognises them (class, language).
         data: dict[str, Any] = {
-            "tier": tier,
-            "language": "fr" if french else "en",
+            **who.identity_data(kind.medium),
             "country": rng.choice(("FR", "BE")) if french else rng.choice(("GB", "GB", "IE")),
         }
         priority = 0
@@ -183,7 +185,6 @@ class Behaviour:
                 priority=priority,
                 skills=dict(kind.skills),
                 data=data,
-                customer_id=f"CUST-{rng.randrange(1, 5000):05d}",
             ),
             patience_s=None if span is None else rng.uniform(*span),
         )
@@ -252,8 +253,16 @@ class Simulator:
     do not depend on how the event loop interleaves the others.
     """
 
-    def __init__(self, service: RoutingService, settings: SimulatorSettings | None = None) -> None:
+    def __init__(
+        self,
+        service: RoutingService,
+        settings: SimulatorSettings | None = None,
+        *,
+        submit: Submit | None = None,
+    ) -> None:
         self.service = service
+        # Arrivals enter like any channel's: through the intake (CRM recognition) if given.
+        self._submit: Submit = submit if submit is not None else service.submit
         self.settings = settings or SimulatorSettings()
         self.behaviour = self.settings.behaviour
         self.stats = SimulatorStats()
@@ -349,7 +358,7 @@ class Simulator:
     async def _customer(self, arrival: Arrival) -> None:
         iid = arrival.request.id
         try:
-            view = await self.service.submit(arrival.request)
+            view = await self._submit(arrival.request)
         except TrunklineError as exc:
             log.warning("demo interaction %s not submitted: %s", iid, exc)
             return

@@ -36,6 +36,7 @@ class InteractionCreated(InteractionEvent):
     skills: Mapping[str, int] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
     customer_id: str | None = None
+    customer: Mapping[str, Any] = field(default_factory=dict)  # the CRM's facts, see request
     created_at: float
     rules: tuple[str, ...] = ()  # names of the routing rules that matched
 

@@ -81,5 +81,8 @@ class InteractionRequest:
     skills: Mapping[str, int] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
     customer_id: str | None = None
+    # What the CRM knows of the customer, for rules and reports: class, value, language,
+    # open_cases, known (False for a provisional contact). Set by recognition.
+    customer: Mapping[str, Any] = field(default_factory=dict)
     preferred_agent: str | None = None
     created_at: float | None = None

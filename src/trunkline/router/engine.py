@@ -266,6 +266,7 @@ class Router:
                 skills=dict(skills),
                 data=dict(it.data),
                 customer_id=it.customer_id,
+                customer=dict(request.customer),
                 created_at=created_at,
                 rules=matched,
             )

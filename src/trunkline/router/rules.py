@@ -50,6 +50,7 @@ class _State:
         "queue",
         "priority",
         "customer_id",
+        "customer",
         "skills",
         "data",
         "preferred_agent",
@@ -70,6 +71,7 @@ class _State:
         self.queue = request.queue
         self.priority = request.priority
         self.customer_id = request.customer_id
+        self.customer: Mapping[str, Any] = request.customer
         self.skills: Mapping[str, int] = request.skills
         self.data: Mapping[str, Any] = request.data
         self.preferred_agent = request.preferred_agent
@@ -239,15 +241,17 @@ def _split_matcher(spec: Any, path: Path) -> tuple[str, Any]:
 # -- fields ----------------------------------------------------------------------------
 
 
-def _data_getter(dotted: str, path: Path) -> Getter:
+def _data_getter(dotted: str, path: Path, *, root: str = "data") -> Getter:
+    """A getter for ``dotted`` inside ``state.data`` (or ``state.customer``)."""
     segments = tuple(dotted.split("."))
     if not all(segments):
-        raise _RuleError(path, f"bad data path {dotted!r}")
+        raise _RuleError(path, f"bad {root} path {dotted!r}")
     # A numeric segment may also index a list (data.orders.0.id).
     indexes = tuple(int(s) if s.isascii() and s.isdigit() else None for s in segments)
+    from_customer = root == "customer"
 
     def get(state: _State) -> Any:
-        current: Any = state.data
+        current: Any = state.customer if from_customer else state.data
         for segment, index in zip(segments, indexes, strict=True):
             if isinstance(current, Mapping):
                 current = current.get(segment, _MISSING)
@@ -268,7 +272,7 @@ _PLAIN_FIELDS: Final[Mapping[str, Getter]] = {
     "priority": lambda s: s.priority,
     "customer_id": lambda s: s.customer_id if s.customer_id is not None else _MISSING,
 }
-FIELDS: Final = (*_PLAIN_FIELDS, "data.<key>", "time", "weekday", "open")
+FIELDS: Final = (*_PLAIN_FIELDS, "data.<key>", "customer.<key>", "time", "weekday", "open")
 
 
 class _Checks:
@@ -366,6 +370,9 @@ def _field_condition(field: str, spec: Any, path: Path, checks: _Checks) -> Pred
         return _open_condition(spec, path)
     if field.startswith("data."):
         getter = _data_getter(field[len("data.") :], path)
+    elif field.startswith("customer."):
+        # The CRM's facts (class, value, language, open_cases, known): see recognition.
+        getter = _data_getter(field[len("customer.") :], path, root="customer")
     elif field in _PLAIN_FIELDS:
         getter = _PLAIN_FIELDS[field]
     else:

@@ -180,9 +180,14 @@ class RoutingService:
 
     # --------------------------------------------------------------- interactions
 
-    async def submit(self, request: InteractionRequest) -> InteractionView | None:
-        """Route a new interaction; returns its view, or None when it was refused."""
-        if await self.store.interaction(request.id) is not None:
+    async def submit(
+        self, request: InteractionRequest, *, fresh_id: bool = False
+    ) -> InteractionView | None:
+        """Route a new interaction; returns its view, or None when it was refused.
+
+        ``fresh_id``: the caller generated the id, so the record need not be checked for it.
+        """
+        if not fresh_id and await self.store.interaction(request.id) is not None:
             # Closed interactions leave the engine's memory but never free their id.
             raise DuplicateInteractionError(
                 f"interaction {request.id!r} already exists",
@@ -332,6 +337,15 @@ class RoutingService:
 
     def agent(self, agent_id: str) -> AgentView:
         return self.router.agent(agent_id)
+
+    def can_hold_for(self, agent_id: str) -> bool:
+        """Whether ``agent_id`` is worth a preferred-agent head start now: known, connected
+        and ready (the router itself waits for no one else)."""
+        try:
+            agent = self.router.agent(agent_id)
+        except LookupError:
+            return False
+        return agent.connected and agent.presence is AgentState.READY
 
     def queues(self) -> list[QueueView]:
         return self.router.queues(self.clock())

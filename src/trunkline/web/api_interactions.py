@@ -10,7 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
-from trunkline.domain.errors import UnknownInteractionError
+from trunkline.crm.model import Case, CasePriority
+from trunkline.crm.service import CrmService, NewCase
+from trunkline.domain.errors import InvalidRequestError, UnknownInteractionError
 from trunkline.domain.interaction import InteractionRequest, InteractionState
 from trunkline.router.views import InteractionView
 from trunkline.service.routing import RoutingService
@@ -24,6 +26,7 @@ from trunkline.web.schemas import (
     CompleteBody,
     CreateInteractionBody,
     InteractionListQuery,
+    NewCaseBody,
     RejectBody,
     TransferBody,
     WrapUpBody,
@@ -104,7 +107,7 @@ async def create_interaction(request: web.Request) -> web.Response:
     body = await parse_body(request, CreateInteractionBody)
     service = request.app[keys.SERVICE]
     req = InteractionRequest(
-        id=body.id or uuid.uuid4().hex,
+        id=body.id or _new_id(),
         medium=body.medium,
         queue=body.queue,
         priority=body.priority,
@@ -113,10 +116,14 @@ async def create_interaction(request: web.Request) -> web.Response:
         customer_id=body.customer_id,
         preferred_agent=body.preferred_agent,
     )
-    view = await service.submit(req)
+    view = await request.app[keys.INTAKE].submit(req, fresh_id=body.id is None)
     data = view.as_dict() if view is not None else await _refusal(service, req)
     location = {"Location": f"/api/v1/interactions/{req.id}"}
     return json_response(data, status=201, headers=location)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
 
 
 async def list_interactions(request: web.Request) -> web.Response:
@@ -197,11 +204,89 @@ async def wrap_up_interaction(request: web.Request) -> web.Response:
     body = await parse_body(request, WrapUpBody)
     principal = principal_of(request)
     agent_id = acting_agent(principal, body.agent_id)
-    service = request.app[keys.SERVICE]
     interaction_id = request.match_info["id"]
-    _check_holds(service, principal, interaction_id)
-    await service.wrap_up(interaction_id, agent_id, disposition=body.disposition, notes=body.notes)
-    return json_response(await service.interaction_record(interaction_id))
+    _check_holds(request.app[keys.SERVICE], principal, interaction_id)
+    case = await wrap_up_with_case(
+        request.app,
+        interaction_id,
+        agent_id,
+        disposition=body.disposition,
+        notes=body.notes,
+        case_id=body.case_id,
+        new_case=body.new_case,
+    )
+    record = await request.app[keys.SERVICE].interaction_record(interaction_id)
+    return json_response({**(record or {}), "case": case.as_dict() if case else None})
+
+
+async def wrap_up_with_case(
+    app: web.Application,
+    interaction_id: str,
+    agent_id: str,
+    *,
+    disposition: str | None,
+    notes: str,
+    case_id: int | None = None,
+    new_case: NewCaseBody | None = None,
+) -> Case | None:
+    """Wrap up, then link the interaction to a case of its customer or open one.
+
+    The case is checked first, so a bad case id refuses the wrap-up rather than leaving
+    it half done.
+    """
+    service = app[keys.SERVICE]
+    crm = app[keys.CRM]
+    check_agent_holds(service, agent_id, interaction_id)
+    customer_id = service.interaction(interaction_id).customer_id
+    if case_id is not None:
+        await _check_case_of(crm, case_id, customer_id)
+    if new_case is not None and customer_id is None:
+        raise InvalidRequestError(
+            "this interaction has no customer to open a case for",
+            details={"interaction_id": interaction_id},
+        )
+    await service.wrap_up(interaction_id, agent_id, disposition=disposition, notes=notes)
+    return await crm.link_wrap_up(
+        interaction_id,
+        contact_id=customer_id,
+        by=agent_id,
+        case_id=case_id,
+        new_case=(
+            NewCase(
+                subject=new_case.subject,
+                description=new_case.description,
+                priority=CasePriority(new_case.priority),
+            )
+            if new_case is not None
+            else None
+        ),
+    )
+
+
+async def _check_case_of(crm: CrmService, case_id: int, customer_id: str | None) -> None:
+    case = await crm.cases.get(case_id)
+    if customer_id is None or case.contact_id == customer_id:
+        return
+    # The interaction may be recorded under a contact since merged into the case's one.
+    contact = await crm.contacts.get(customer_id)
+    if contact.merged_into != case.contact_id:
+        raise InvalidRequestError(
+            f"case {case_id} belongs to another customer",
+            details={"case_id": case_id, "contact_id": case.contact_id},
+        )
+
+
+async def screen_pop(request: web.Request) -> web.Response:
+    """The screen-pop of an open interaction (the desktop normally has it from the offer)."""
+    interaction_id = request.match_info["id"]
+    principal = principal_of(request)
+    _check_holds(request.app[keys.SERVICE], principal, interaction_id)
+    try:
+        request.app[keys.SERVICE].interaction(interaction_id)
+    except LookupError:
+        raise _unknown(interaction_id) from None
+    pop = request.app[keys.CRM].pops.get(interaction_id)
+    return json_response({"interaction_id": interaction_id, "screen_pop": pop})
 
 
 async def transfer_interaction(request: web.Request) -> web.Response:
@@ -303,9 +388,18 @@ ROUTES: tuple[Route, ...] = (
         path=_BASE + "/{id}/wrap-up",
         handler=wrap_up_interaction,
         access="agent",
-        summary="Close the interaction with a disposition and notes",
+        summary="Close the interaction with a disposition and notes; link or open a case",
         tag="interactions",
         body=WrapUpBody,
+        description=_ACTING,
+    ),
+    Route(
+        method="GET",
+        path=_BASE + "/{id}/screen-pop",
+        handler=screen_pop,
+        access="agent",
+        summary="The customer's screen-pop of an open interaction (as its offer carried it)",
+        tag="interactions",
         description=_ACTING,
     ),
     Route(

@@ -10,13 +10,19 @@ from aiohttp import WSCloseCode, web
 
 from trunkline import __version__
 from trunkline.config.loader import Config, UserSpec
+from trunkline.crm.external import ExternalCrm
+from trunkline.crm.service import CrmService
 from trunkline.reporting.prometheus import LiveGauges
 from trunkline.reporting.service import ReportingService
+from trunkline.service.intake import Intake
 from trunkline.service.routing import RoutingService
 from trunkline.web import (
     api_admin,
     api_agents,
     api_auth,
+    api_crm,
+    api_crm_bulk,
+    api_crm_cases,
     api_export,
     api_interactions,
     api_reports,
@@ -33,7 +39,7 @@ from trunkline.web.openapi import Route, build_document
 from trunkline.web.wallboard_feed import WallboardFeed
 from trunkline.web.ws_agent import AgentConnections
 
-__all__ = ["ROUTES", "add_routes", "create_app", "run_reporting", "set_users"]
+__all__ = ["ROUTES", "add_routes", "create_app", "run_crm", "run_reporting", "set_users"]
 
 ROUTES: tuple[Route, ...] = (
     *api_auth.ROUTES,
@@ -43,6 +49,9 @@ ROUTES: tuple[Route, ...] = (
     *api_wallboard.ROUTES,
     *api_reports.ROUTES,
     *api_export.ROUTES,
+    *api_crm.ROUTES,
+    *api_crm_cases.ROUTES,
+    *api_crm_bulk.ROUTES,
     *ws_agent.ROUTES,
     *ws_supervisor.ROUTES,
     *ws_wallboard.ROUTES,
@@ -59,13 +68,15 @@ def create_app(
     reload_config: Callable[[], Awaitable[Config]] | None = None,
     token_ttl_s: float = 12 * 3600,
     reporting: ReportingService | None = None,
+    crm: CrmService | None = None,
 ) -> web.Application:
     """The REST API, websockets, /healthz and /metrics over ``service``.
 
     ``users`` are every login; ``reload_config`` re-reads the configuration file for
     ``POST /api/v1/config/reload`` (the endpoint answers 501 without it). ``reporting``
     is started by the caller; without it the app builds one over ``service`` and starts
-    it with the app (``service`` must have started by then).
+    it with the app (``service`` must have started by then). ``crm`` likewise: without
+    it the app builds one over the service's database and configuration.
     """
     app = web.Application(middlewares=[error_middleware, auth_middleware])
     app[keys.SERVICE] = service
@@ -80,6 +91,19 @@ def create_app(
         reporting = ReportingService(service)
         app.cleanup_ctx.append(run_reporting(reporting))
     app[keys.REPORTING] = reporting
+    if crm is None:
+        external_settings = service.config.crm.external
+        crm = CrmService(
+            service.store.engine,
+            service.config.crm,
+            clock=service.clock,
+            agent_available=service.can_hold_for,
+            external=ExternalCrm(external_settings) if external_settings is not None else None,
+        )
+        app.cleanup_ctx.append(run_crm(crm))
+    app[keys.CRM] = crm
+    app[keys.INTAKE] = Intake(service, crm)
+    service.bus.add_listener(crm.pops.observe)
     service.metrics.registry.register(LiveGauges(reporting))
     feed = WallboardFeed(reporting.snapshot)
     reporting.watch(feed.mark_dirty)
@@ -114,6 +138,19 @@ def run_reporting(reporting: ReportingService) -> CleanupCtx:
             yield
         finally:
             await reporting.stop()
+
+    return ctx
+
+
+def run_crm(crm: CrmService) -> CleanupCtx:
+    """A ``cleanup_ctx`` entry: the CRM's external connector opens and closes with the app."""
+
+    async def ctx(_app: web.Application) -> AsyncIterator[None]:
+        await crm.start()
+        try:
+            yield
+        finally:
+            await crm.close()
 
     return ctx
 

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from aiohttp.web_urldispatcher import AbstractRoute
 
     from trunkline.config.loader import Config
+    from trunkline.crm.service import CrmService
     from trunkline.reporting.service import ReportingService
+    from trunkline.service.intake import Intake
     from trunkline.service.routing import RoutingService
     from trunkline.web.auth import Authenticator, Principal
     from trunkline.web.openapi import Route
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
 ReloadConfig = Callable[[], Awaitable["Config"]]
 
 SERVICE: web.AppKey[RoutingService] = web.AppKey("trunkline.service")
+CRM: web.AppKey[CrmService] = web.AppKey("trunkline.crm")
+# New interactions enter here: CRM recognition, then routing.
+INTAKE: web.AppKey[Intake] = web.AppKey("trunkline.intake")
 # Live statistics and the wallboard fan-out built on them.
 REPORTING: web.AppKey[ReportingService] = web.AppKey("trunkline.reporting")
 WALLBOARD_FEED: web.AppKey[WallboardFeed] = web.AppKey("trunkline.wallboard_feed")

@@ -36,7 +36,8 @@ class Route:
     query: type[BaseModel] | None = None
     status: int = 200
     websocket: bool = False
-    content_type: str = "application/json"
+    content_type: str = "application/json"  # of the answer
+    raw_body: str | None = None  # the media type of a body that is not JSON (text/csv)
     description: str = ""
 
     @property
@@ -105,6 +106,11 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
         op["requestBody"] = {
             "required": bool(route.body.model_json_schema().get("required")),
             "content": {"application/json": {"schema": _register(route.body, schemas)}},
+        }
+    elif route.raw_body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {route.raw_body: {"schema": {"type": "string"}}},
         }
     success: dict[str, Any]
     if route.websocket:

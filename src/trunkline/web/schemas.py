@@ -39,17 +39,17 @@ LongText = Annotated[StrictStr, StringConstraints(max_length=4000)]
 MAX_PAGE = 1000
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LoginBody(_Body):
+class LoginBody(Body):
     username: Annotated[StrictStr, StringConstraints(min_length=1, max_length=128)]
     # Bounded so a megabyte "password" cannot make argon2 chew on it.
     password: Annotated[StrictStr, StringConstraints(max_length=1024)]
 
 
-class CreateInteractionBody(_Body):
+class CreateInteractionBody(Body):
     id: InteractionId | None = Field(default=None, description="Generated when absent")
     medium: Medium
     queue: Ref
@@ -60,7 +60,7 @@ class CreateInteractionBody(_Body):
     preferred_agent: Ref | None = None
 
 
-class CancelBody(_Body):
+class CancelBody(Body):
     reason: Literal["abandoned", "cancelled"] | None = Field(
         default=None,
         description=(
@@ -71,7 +71,7 @@ class CancelBody(_Body):
     )
 
 
-class _ActingBody(_Body):
+class _ActingBody(Body):
     agent_id: Ref | None = Field(default=None, description="Supervisors only: the agent to act for")
 
 
@@ -87,9 +87,32 @@ class RejectBody(_ActingBody):
     reason: ShortText = ""
 
 
+CaseSubject = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
+
+
+class NewCaseBody(Body):
+    """A case opened at wrap-up for the interaction's customer."""
+
+    subject: CaseSubject
+    description: LongText = ""
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+
+
 class WrapUpBody(_ActingBody):
     disposition: Ref | None = None
     notes: LongText = ""
+    case_id: Annotated[StrictInt, Field(ge=1)] | None = Field(
+        default=None, description="Link the interaction to this case of the customer"
+    )
+    new_case: NewCaseBody | None = Field(
+        default=None, description="Open a case for the customer, linked to this interaction"
+    )
+
+    @model_validator(mode="after")
+    def _one_case(self) -> Self:
+        if self.case_id is not None and self.new_case is not None:
+            raise ValueError("give case_id or new_case, not both")
+        return self
 
 
 class TransferBody(_ActingBody):
@@ -103,16 +126,16 @@ class TransferBody(_ActingBody):
         return self
 
 
-class AgentLoginBody(_Body):
+class AgentLoginBody(Body):
     ready: StrictBool = False
 
 
-class AgentLogoutBody(_Body):
+class AgentLogoutBody(Body):
     reason: ShortText = ""
     force: StrictBool = Field(default=False, description="Supervisors only")
 
 
-class AgentStateBody(_Body):
+class AgentStateBody(Body):
     state: Literal["ready", "not_ready"]
     reason: Ref | None = Field(default=None, description="A not-ready reason code")
 
@@ -123,7 +146,7 @@ class AgentStateBody(_Body):
         return self
 
 
-class AgentProfileBody(_Body):
+class AgentProfileBody(Body):
     skills: Annotated[dict[Ref, Level], Field(max_length=50)] | None = None
     queues: Annotated[list[Ref], Field(max_length=100)] | None = None
 
@@ -134,7 +157,7 @@ class AgentProfileBody(_Body):
         return self
 
 
-class InteractionListQuery(_Body):
+class InteractionListQuery(Body):
     # Query values arrive as text, so these fields convert (lax) but stay bounded.
     state: InteractionState | None = None
     queue: Ref | None = None

@@ -4,15 +4,17 @@ first socket open and last socket closed are reported to the engine."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from aiohttp import WSCloseCode, web
 
+from trunkline.crm.screenpop import ScreenPops
 from trunkline.domain.errors import TrunklineError
-from trunkline.service.routing import RoutingService
+from trunkline.domain.events import Event, InteractionOffered
 from trunkline.web import keys, ws_protocol
 from trunkline.web.api_agents import check_choosable_reason
-from trunkline.web.api_interactions import check_agent_holds
+from trunkline.web.api_interactions import check_agent_holds, wrap_up_with_case
 from trunkline.web.auth import principal_of
 from trunkline.web.errors import ForbiddenError
 from trunkline.web.openapi import Route
@@ -25,7 +27,7 @@ from trunkline.web.ws_protocol import (
     Reject,
     WrapUp,
 )
-from trunkline.web.ws_session import HEARTBEAT_S, CommandHandler, EventSocket
+from trunkline.web.ws_session import HEARTBEAT_S, CommandHandler, Decorator, EventSocket
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,20 @@ class AgentConnections:
         return self._open.get(agent_id, 0)
 
 
-def agent_commands(service: RoutingService, agent_id: str) -> CommandHandler:
+def _screen_pop_of_offers(pops: ScreenPops) -> Decorator:
+    """An offer travels with its screen-pop, so the desktop shows it without a fetch."""
+
+    def decorate(event: Event) -> Mapping[str, Any] | None:
+        if isinstance(event, InteractionOffered):
+            return {"screen_pop": pops.get(event.interaction_id)}
+        return None
+
+    return decorate
+
+
+def agent_commands(app: web.Application, agent_id: str) -> CommandHandler:
+    service = app[keys.SERVICE]
+
     async def handle(command: Command) -> None:
         match command:
             case Accept():
@@ -70,12 +85,14 @@ def agent_commands(service: RoutingService, agent_id: str) -> CommandHandler:
                 check_agent_holds(service, agent_id, command.interaction_id)
                 await service.end_handling(command.interaction_id, agent_id)
             case WrapUp():
-                check_agent_holds(service, agent_id, command.interaction_id)
-                await service.wrap_up(
+                await wrap_up_with_case(
+                    app,
                     command.interaction_id,
                     agent_id,
                     disposition=command.disposition,
                     notes=command.notes,
+                    case_id=command.case_id,
+                    new_case=command.new_case,
                 )
 
     return handle
@@ -107,13 +124,16 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         held = [service.interaction(i) for i in (*agent.active, *agent.wrapping)]
         maxsize = request.app[keys.WS_QUEUE_SIZE]
         with service.bus.subscribe_agent(agent_id, maxsize=maxsize) as sub:
+            pops = request.app[keys.CRM].pops
             session = EventSocket(
                 ws,
                 sub,
                 allowed=ws_protocol.CLIENT_TYPES,
-                handle=agent_commands(service, agent_id),
+                handle=agent_commands(request.app, agent_id),
+                decorate=_screen_pop_of_offers(pops),
             )
-            await session.send(ws_protocol.agent_hello(agent, offers, held))
+            hello = ws_protocol.agent_hello(agent, offers, held, pop_of=pops.get)
+            await session.send(hello)
             await session.serve()
     except Exception:
         # The upgrade is done: there is no HTTP answer left to give, only a close code.
@@ -136,7 +156,8 @@ ROUTES: tuple[Route, ...] = (
         tag="websockets",
         websocket=True,
         description=(
-            "Server messages: hello {agent, offers, interactions}, event {event}, broadcast, "
+            "Server messages: hello {agent, offers, interactions: each with its screen_pop}, "
+            "event {event; an interaction_offered also carries screen_pop}, broadcast, "
             "pong, result {id, ok}, error {id, error_id, message}. Client messages: ping, "
             "accept, reject, ready, not_ready, complete, wrap_up, each with an optional id."
         ),

@@ -3,17 +3,25 @@ sessions that own the sockets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from trunkline.domain.errors import TrunklineError
 from trunkline.domain.events import Event, event_to_dict
 from trunkline.router.views import AgentView, InteractionView, QueueView
 from trunkline.web.encoding import dumps
-from trunkline.web.schemas import InteractionId, LongText, Ref, ShortText, loads
+from trunkline.web.schemas import InteractionId, LongText, NewCaseBody, Ref, ShortText, loads
 
 RequestId = Annotated[str, Field(max_length=128)] | StrictInt | None
 
@@ -68,6 +76,14 @@ class WrapUp(_Message):
     interaction_id: InteractionId
     disposition: Ref | None = None
     notes: LongText = ""
+    case_id: Annotated[int, Field(ge=1)] | None = None
+    new_case: NewCaseBody | None = None
+
+    @model_validator(mode="after")
+    def _one_case(self) -> Self:
+        if self.case_id is not None and self.new_case is not None:
+            raise ValueError("give case_id or new_case, not both")
+        return self
 
 
 ClientMessage = Ping | Accept | Reject | Ready | NotReady | Complete | WrapUp
@@ -145,15 +161,27 @@ def _views(views: Iterable[InteractionView | AgentView | QueueView]) -> list[dic
     return [v.as_dict() for v in views]
 
 
+ScreenPopOf = Callable[[str], Mapping[str, Any] | None]
+
+
+def _with_pops(views: Iterable[InteractionView], pop_of: ScreenPopOf) -> list[dict[str, Any]]:
+    return [{**v.as_dict(), "screen_pop": pop_of(v.id)} for v in views]
+
+
 def agent_hello(
-    agent: AgentView, offers: Iterable[InteractionView], interactions: Iterable[InteractionView]
+    agent: AgentView,
+    offers: Iterable[InteractionView],
+    interactions: Iterable[InteractionView],
+    *,
+    pop_of: ScreenPopOf = lambda _id: None,
 ) -> str:
+    """The desktop's starting point; each offer and held interaction with its screen-pop."""
     return dumps(
         {
             "type": ServerMessage.HELLO,
             "agent": agent.as_dict(),
-            "offers": _views(offers),
-            "interactions": _views(interactions),
+            "offers": _with_pops(offers, pop_of),
+            "interactions": _with_pops(interactions, pop_of),
         }
     )
 
@@ -173,8 +201,12 @@ def supervisor_hello(
     )
 
 
-def event(e: Event) -> str:
-    return dumps({"type": ServerMessage.EVENT, "event": event_to_dict(e)})
+def event(e: Event, extra: Mapping[str, Any] | None = None) -> str:
+    """An event; ``extra`` adds fields beside it (an offer's ``screen_pop``)."""
+    message = {"type": ServerMessage.EVENT, "event": event_to_dict(e)}
+    if extra:
+        message.update(extra)
+    return dumps(message)
 
 
 def broadcast(sender: str, text: str, *, at: float) -> str:

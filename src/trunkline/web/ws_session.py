@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from trunkline.domain.errors import TrunklineError
+from trunkline.domain.events import Event
 from trunkline.service.bus import Subscription
 from trunkline.web import keys, ws_protocol
 from trunkline.web.ws_protocol import Command, Ping, ProtocolError
@@ -17,6 +19,8 @@ from trunkline.web.ws_protocol import Command, Ping, ProtocolError
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[Command], Awaitable[None]]
+# Fields to send beside an event (an offer's screen-pop), or None.
+Decorator = Callable[[Event], Mapping[str, Any] | None]
 HEARTBEAT_S = 20.0
 
 
@@ -31,11 +35,13 @@ class EventSocket:
         *,
         allowed: frozenset[str],
         handle: CommandHandler | None = None,
+        decorate: Decorator | None = None,
     ) -> None:
         self.ws = ws
         self._sub = subscription
         self._allowed = allowed
         self._handle = handle
+        self._decorate = decorate
         self._lock = asyncio.Lock()
 
     async def send(self, text: str) -> bool:
@@ -68,7 +74,8 @@ class EventSocket:
     async def _pump(self) -> None:
         try:
             while (event := await self._sub.get()) is not None:
-                if not await self.send(ws_protocol.event(event)):
+                extra = self._decorate(event) if self._decorate is not None else None
+                if not await self.send(ws_protocol.event(event, extra)):
                     return
         except Exception:
             # A desktop left open without its events would show a stale state: hang up.
