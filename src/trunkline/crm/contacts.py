@@ -457,7 +457,7 @@ async def load_contact(
         for row in rows
         if row["identity_kind"] is not None
     ]
-    return _contact(rows[0], identities)
+    return contact_from_row(rows[0], identities)
 
 
 def search_prefixes(text: str) -> list[str]:
@@ -489,7 +489,7 @@ def prefix_end(prefix: str) -> str | None:
 # -- reading helpers ---------------------------------------------------------------------
 
 
-def _contact(row: RowMapping, identities: Iterable[Identity]) -> Contact:
+def contact_from_row(row: Mapping[Any, Any], identities: Iterable[Identity]) -> Contact:
     return Contact(
         id=row["id"],
         name=row["name"],
@@ -517,7 +517,7 @@ async def _with_identities(conn: AsyncConnection, rows: Sequence[RowMapping]) ->
         )
         for row in await conn.execute(query):
             found[row.contact_id].append(Identity(IdentityKind(row.kind), row.value))
-    return [_contact(row, found[row["id"]]) for row in rows]
+    return [contact_from_row(row, found[row["id"]]) for row in rows]
 
 
 async def _owners(conn: AsyncConnection, identities: Iterable[Identity]) -> dict[_IdKey, str]:
@@ -559,7 +559,7 @@ async def _locked_rows(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, C
     lockers of overlapping sets cannot deadlock. Without identities."""
     query = select(contact).where(contact.c.id.in_(ids)).order_by(contact.c.id)
     rows = (await conn.execute(query.with_for_update())).mappings().all()
-    return {row["id"]: _contact(row, ()) for row in rows}
+    return {row["id"]: contact_from_row(row, ()) for row in rows}
 
 
 def _word_range(prefix: str) -> ColumnElement[bool]:

@@ -10,7 +10,7 @@ all map rows to records the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select, union_all
@@ -40,7 +40,7 @@ _PAST_COLUMNS = (
 # -- converters --------------------------------------------------------------------------
 
 
-def past_interaction_from_row(row: RowMapping) -> PastInteraction:
+def past_interaction_from_row(row: Mapping[Any, Any]) -> PastInteraction:
     return PastInteraction(
         id=row["id"],
         medium=row["medium"],
@@ -54,7 +54,7 @@ def past_interaction_from_row(row: RowMapping) -> PastInteraction:
     )
 
 
-def case_from_row(row: RowMapping, interactions: Sequence[str] = ()) -> Case:
+def case_from_row(row: Mapping[Any, Any], interactions: Sequence[str] = ()) -> Case:
     """A ``crm_case`` row as a record; ``interactions`` are its linked ids, oldest first."""
     return Case(
         id=row["id"],

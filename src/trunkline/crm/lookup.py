@@ -5,16 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from trunkline.crm.aliases import contact_aliases
 from trunkline.crm.contacts import find_contact_id, load_contact
 from trunkline.crm.history import open_cases, recent_interactions
+from trunkline.crm.lookup_pg import lookup_postgres
 from trunkline.crm.model import Contact, ContactSnapshot, Identity
 from trunkline.store.errors import StoreError
 
 _MAX_MERGE_HOPS = 4  # merges are kept flat; this only guards against a corrupt chain
+
+
+def lookup_engine(engine: AsyncEngine) -> AsyncEngine:
+    """An engine for lookups over ``engine``'s database: on PostgreSQL its own small pool
+    in autocommit mode and without a ping per checkout, which together cost more than
+    the lookup itself (a BEGIN, a ROLLBACK and a "SELECT 1" round trip); a connection the
+    server dropped is retried once instead (see :func:`lookup`). SQLite: ``engine``."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_async_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=4)
 
 
 async def lookup(
@@ -26,11 +37,18 @@ async def lookup(
 ) -> ContactSnapshot | None:
     """The snapshot of ``contact_id``, else of the contact owning the first known identity;
     None when neither leads to a contact. A merged contact resolves to its survivor."""
-    try:
-        async with engine.connect() as conn:
-            return await _lookup(conn, identities, contact_id, history_size)
-    except (SQLAlchemyError, OSError) as exc:
-        raise StoreError(f"CRM lookup failed: {exc}") from exc
+    for attempt in (1, 2):
+        try:
+            async with engine.connect() as conn:
+                return await _lookup(conn, identities, contact_id, history_size)
+        except DBAPIError as exc:
+            # The pool has thrown the dead connection away; the next checkout reconnects.
+            if attempt == 1 and exc.connection_invalidated:
+                continue
+            raise StoreError(f"CRM lookup failed: {exc}") from exc
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"CRM lookup failed: {exc}") from exc
+    raise AssertionError("unreachable")
 
 
 async def _lookup(
@@ -39,6 +57,13 @@ async def _lookup(
     contact_id: str | None,
     history_size: int,
 ) -> ContactSnapshot | None:
+    if conn.dialect.name == "postgresql":
+        found = await lookup_postgres(conn, identities, contact_id, history_size)
+        if found is None or found.contact.merged_into is None:
+            return found
+        # Rare: the id named a contact since merged; read its survivor.
+        contact = await _resolve(conn, found.contact.merged_into)
+        return None if contact is None else await snapshot_of(conn, contact, history_size)
     if contact_id is None and identities:
         contact_id = await find_contact_id(conn, identities)
     if contact_id is None:

@@ -31,11 +31,13 @@ def build_screen_pop(
     recognised_by: Identity | None,
     external: ExternalResult = DISABLED,
     at: float,
+    error: str | None = None,
 ) -> dict[str, Any]:
     """The screen-pop as the desktop receives it (JSON-ready).
 
     ``external.status`` tells the agent whether the other CRM's part is there ("ok"),
     missing ("timeout", "error", "not_found", "skipped") or not configured ("disabled").
+    ``error`` says why the local record is missing when it could not be read.
     """
     contact = snapshot.contact if snapshot is not None else None
     return {
@@ -44,6 +46,7 @@ def build_screen_pop(
         "history": [h.as_dict() for h in snapshot.history] if snapshot is not None else [],
         "open_cases": [c.as_dict() for c in snapshot.open_cases] if snapshot is not None else [],
         "external": external.as_dict(),
+        "error": error,
         "built_at": at,
     }
 

@@ -22,7 +22,7 @@ from trunkline.crm.cases import CaseChanges, CaseStore
 from trunkline.crm.contacts import ContactChanges, ContactStore
 from trunkline.crm.errors import IdentityTakenError
 from trunkline.crm.external import DISABLED, ExternalCrm, ExternalResult
-from trunkline.crm.lookup import lookup
+from trunkline.crm.lookup import lookup, lookup_engine
 from trunkline.crm.model import (
     Case,
     CaseEntry,
@@ -37,6 +37,7 @@ from trunkline.crm.recognition import identities_of, name_of
 from trunkline.crm.screenpop import ScreenPops, build_screen_pop
 from trunkline.domain.errors import InvalidRequestError
 from trunkline.domain.interaction import InteractionRequest
+from trunkline.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class CrmService:
         external: ExternalCrm | None = None,
     ) -> None:
         self.engine = engine
+        # Screen-pop lookups: the hot path of every arrival, on a pool tuned for it.
+        self.reads = lookup_engine(engine)
         self.settings = settings
         self.clock = clock
         self.contacts = ContactStore(engine)
@@ -92,6 +95,8 @@ class CrmService:
     async def close(self) -> None:
         if self._external is not None:
             await self._external.close()
+        if self.reads is not self.engine:
+            await self.reads.dispose()
 
     def reconfigure(self, settings: CrmSettings) -> None:
         """Take a reloaded ``crm:`` section (the external connector is kept until restart)."""
@@ -110,8 +115,13 @@ class CrmService:
             if self._external is not None and identities
             else None
         )
+        local_error: str | None = None
         try:
             snapshot, recognised_by = await self._local(request, identities)
+        except StoreError as exc:
+            # The customer must still reach an agent: route without the record and say so.
+            log.warning("interaction %s routed without its CRM record: %s", request.id, exc)
+            snapshot, recognised_by, local_error = None, None, "the CRM could not be read"
         except BaseException:
             if external_task is not None:
                 external_task.cancel()
@@ -122,7 +132,9 @@ class CrmService:
                 status="skipped", record={}, url=None, message="no identity to look up"
             )
         now = self.clock()
-        pop = build_screen_pop(snapshot, recognised_by=recognised_by, external=external, at=now)
+        pop = build_screen_pop(
+            snapshot, recognised_by=recognised_by, external=external, at=now, error=local_error
+        )
         routed = self._enrich(request, snapshot)
         contact_id = snapshot.contact.id if snapshot is not None else None
         return Recognition(routed, pop, contact_id, recognised_by, external)
@@ -157,12 +169,12 @@ class CrmService:
     ) -> tuple[ContactSnapshot | None, Identity | None]:
         size = self.settings.history_size
         if request.customer_id is not None:
-            snapshot = await lookup(self.engine, contact_id=request.customer_id, history_size=size)
+            snapshot = await lookup(self.reads, contact_id=request.customer_id, history_size=size)
             if snapshot is not None:
                 return snapshot, None
         if not identities:
             return None, None
-        snapshot = await lookup(self.engine, identities=identities, history_size=size)
+        snapshot = await lookup(self.reads, identities=identities, history_size=size)
         if snapshot is None and self.settings.provisional_contacts:
             snapshot = await self._provisional(request, identities)
         if snapshot is None:
@@ -184,7 +196,7 @@ class CrmService:
         except IdentityTakenError:
             # Another arrival with the same identity created it first: use theirs.
             return await lookup(
-                self.engine, identities=identities, history_size=self.settings.history_size
+                self.reads, identities=identities, history_size=self.settings.history_size
             )
         return ContactSnapshot(contact=contact)
 
@@ -232,7 +244,7 @@ class CrmService:
             if not waiting:
                 continue
             snapshot = await lookup(
-                self.engine, contact_id=contact_id, history_size=self.settings.history_size
+                self.reads, contact_id=contact_id, history_size=self.settings.history_size
             )
             if snapshot is None:
                 continue
