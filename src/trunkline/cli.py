@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from trunkline import cli_crm
 from trunkline.app import (
     DEFAULT_DATABASE,
     DEMO_DATABASE,
@@ -142,6 +143,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild.add_argument("--page-size", type=int, default=5000, help=argparse.SUPPRESS)
     rebuild.set_defaults(handler=_reports_rebuild)
+
+    cli_crm.add_commands(commands)
 
     check = commands.add_parser(
         "check-config", help="validate a configuration file", description="Validate FILE."

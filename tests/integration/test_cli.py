@@ -354,3 +354,31 @@ def test_demo_routes_simulated_traffic_within_seconds(
     demo.proc.send_signal(signal.SIGTERM)
     assert demo.wait() == 0
     assert "demo traffic stopped" in demo.stderr
+
+
+def test_crm_import_reports_bad_lines_and_export_gives_the_contacts_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = f"sqlite:///{tmp_path / 'crm.db'}"
+    source = tmp_path / "contacts.csv"
+    source.write_text(
+        "name,class,phone,email\n"
+        "Ann Archer,vip,+44 20 7946 0001,ann@example.com\n"
+        "Bad Number,standard,xx,\n"
+        "Carl Cole,gold,,CARL@example.com\n",
+        encoding="utf-8",
+    )
+    assert main(["crm", "import", str(source), "--database", database]) == 1
+    out = capsys.readouterr().out
+    assert "3 rows: 2 created, 0 updated, 1 failed" in out
+    assert "line 3 (phone)" in out
+    exported = tmp_path / "out.csv"
+    assert main(["crm", "export", str(exported), "--database", database]) == 0
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("id,name,organisation,class")
+    ann, carl = sorted(lines[1:], key=lambda row: row.split(",")[1])
+    assert "Ann Archer" in ann and "'+442079460001" in ann and ",vip," in ann
+    assert "Carl Cole" in carl and "carl@example.com" in carl
+    # The export imports again as updates of the same contacts.
+    assert main(["crm", "import", str(exported), "--database", database]) == 0
+    assert "2 rows: 0 created, 2 updated, 0 failed" in capsys.readouterr().out

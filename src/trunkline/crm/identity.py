@@ -31,9 +31,9 @@ def normalise_phone(raw: str, region: str) -> str:
         text = "+" + text[2:]  # the international prefix used across most of the world
     try:
         number = phonenumbers.parse(text, region.upper() or None)
-    except phonenumbers.NumberParseException as exc:
+    except phonenumbers.NumberParseException:
         raise InvalidIdentityError(
-            f"{raw!r} is not a phone number: {exc}", details={"kind": "phone", "value": raw}
+            f"{raw!r} is not a phone number", details={"kind": "phone", "value": raw}
         ) from None
     if not phonenumbers.is_possible_number(number):
         raise InvalidIdentityError(
