@@ -277,7 +277,7 @@ async def build(options: ServeOptions) -> web.Application:
     # First in, last out: the record closes after everything else, even after a failed start.
     app.cleanup_ctx.insert(0, _event_record(store))
     app.cleanup_ctx.append(run_crm(crm))
-    app.cleanup_ctx.append(_routing(service))
+    app.cleanup_ctx.append(_routing(service, crm))
     # After recovery, so the rebuild of today's figures includes what recovery recorded.
     app.cleanup_ctx.append(run_reporting(reporting))
     # After routing starts, so what recovery records is rolled up like any other event.
@@ -304,10 +304,15 @@ def _event_record(store: EventStore) -> CleanupCtx:
     return ctx
 
 
-def _routing(service: RoutingService) -> CleanupCtx:
+def _routing(service: RoutingService, crm: CrmService) -> CleanupCtx:
     async def ctx(_app: web.Application) -> AsyncIterator[None]:
         recovered = await service.start()
         log.info("routing started: %d open interactions recovered", recovered)
+        if recovered:
+            # Recovered interactions' offers must still carry their customer's record.
+            open_ones = [(v.id, v.customer_id) for v in service.interactions()]
+            restored = await crm.restore(open_ones)
+            log.info("screen-pops rebuilt for %d recovered interactions", restored)
         try:
             yield
         finally:

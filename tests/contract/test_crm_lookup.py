@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from test_crm_timeline import journey, record
 
+from trunkline.config.crm_settings import CrmSettings
 from trunkline.crm.cases import CaseChanges, CaseStore
 from trunkline.crm.contacts import ContactStore
 from trunkline.crm.lookup import lookup, lookup_engine
 from trunkline.crm.model import CaseStatus, Identity, IdentityKind
+from trunkline.crm.service import CrmService
 from trunkline.store import EventStore
 
 PHONE = Identity(IdentityKind.PHONE, "+442079460018")
@@ -76,3 +78,17 @@ async def test_a_merged_contact_resolves_to_its_survivor_with_both_histories(
     finally:
         if engine is not store.engine:
             await engine.dispose()
+
+
+async def test_screen_pops_of_recovered_interactions_are_rebuilt(store: EventStore) -> None:
+    crm = CrmService(store.engine, CrmSettings())
+    try:
+        jane = await crm.contacts.create(name="Jane", identities=[PHONE], now=1.0)
+        restored = await crm.restore([("i1", jane.id), ("i2", None), ("i3", "nobody")])
+        assert restored == 1
+        pop = crm.pops.get("i1")
+        assert pop is not None and pop["contact"]["name"] == "Jane"
+        assert pop["external"]["status"] == "skipped"
+        assert crm.pops.get("i2") is None and crm.pops.get("i3") is None
+    finally:
+        await crm.close()

@@ -235,6 +235,31 @@ class CrmService:
                 return agent
         return None
 
+    async def restore(self, open_interactions: Sequence[tuple[str, str | None]]) -> int:
+        """Rebuild the screen-pops of interactions recovered after a restart, given as
+        (interaction id, customer id); returns how many got one. The external part is
+        not fetched again: the pop says it is missing."""
+        restored = 0
+        for interaction_id, customer_id in open_interactions:
+            if customer_id is None or self.pops.get(interaction_id) is not None:
+                continue
+            try:
+                snapshot = await lookup(
+                    self.reads, contact_id=customer_id, history_size=self.settings.history_size
+                )
+            except StoreError as exc:
+                log.warning("screen-pop of %s not restored: %s", interaction_id, exc)
+                continue
+            if snapshot is None:
+                continue
+            external = ExternalResult(
+                status="skipped", record={}, url=None, message="not fetched after a restart"
+            )
+            pop = build_screen_pop(snapshot, recognised_by=None, external=external, at=self.clock())
+            self.pops.put(interaction_id, pop, contact_id=snapshot.contact.id, external=external)
+            restored += 1
+        return restored
+
     # ------------------------------------------------------------ screen-pop refresh
 
     async def refresh(self, *contact_ids: str) -> None:
