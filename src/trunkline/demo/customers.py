@@ -145,5 +145,4 @@ async def seed(crm: CrmService) -> int:
             priority=rng.choice(list(CasePriority)),
             by="demo",
         )
-    created: int = report.created
-    return created
+    return report.created
