@@ -17,7 +17,7 @@ from typing import TextIO
 from trunkline.app import DEFAULT_DATABASE, ConfigSource
 from trunkline.cli_progress import ProgressBar
 from trunkline.crm.contacts import ContactStore
-from trunkline.crm.csv_io import CSV_HEADER, contact_csv_row, csv_line
+from trunkline.crm.csv_io import contact_csv_chunks
 from trunkline.crm.importer import ImportProgress, ImportReport, import_csv
 from trunkline.store.event_store import EventStore
 
@@ -103,9 +103,8 @@ async def _run_export(url: str, path: Path | None) -> None:
     store = await EventStore.open(url)
     out = path.open("w", encoding="utf-8", newline="") if path is not None else sys.stdout
     try:
-        out.write(csv_line(CSV_HEADER))
-        async for contact in ContactStore(store.engine).iter_all():
-            out.write(csv_line(contact_csv_row(contact)))
+        async for chunk in contact_csv_chunks(ContactStore(store.engine).iter_all()):
+            out.write(chunk)
     finally:
         if path is not None:
             out.close()

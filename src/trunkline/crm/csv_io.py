@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -101,6 +101,21 @@ def contact_csv_row(contact: Contact) -> list[str]:
         *(IDENTITY_SEPARATOR.join(by_kind[kind]) for kind in IDENTITY_COLUMNS),
         attributes,
     ]
+
+
+async def contact_csv_chunks(
+    contacts: AsyncIterable[Contact], *, rows_per_chunk: int = 500
+) -> AsyncIterator[str]:
+    """The export as text: the header line, then the contacts' lines a chunk at a time."""
+    yield csv_line(CSV_HEADER)
+    lines: list[str] = []
+    async for contact in contacts:
+        lines.append(csv_line(contact_csv_row(contact)))
+        if len(lines) >= rows_per_chunk:
+            yield "".join(lines)
+            lines.clear()
+    if lines:
+        yield "".join(lines)
 
 
 def _protect(cell: str) -> str:

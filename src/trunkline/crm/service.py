@@ -37,13 +37,14 @@ from trunkline.crm.recognition import identities_of, name_of
 from trunkline.crm.screenpop import ScreenPops, build_screen_pop
 from trunkline.domain.errors import InvalidRequestError
 from trunkline.domain.interaction import InteractionRequest
+from trunkline.domain.media import Medium
 from trunkline.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-# Whether an agent is worth a head start right now (exists, logged in and ready).
-AgentAvailable = Callable[[str], bool]
+# Whether the router would give an agent a head start on a medium right now.
+AgentAvailable = Callable[[str, Medium], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ class CrmService:
         settings: CrmSettings,
         *,
         clock: Clock = time.time,
-        agent_available: AgentAvailable = lambda _agent_id: False,
+        agent_available: AgentAvailable = lambda _agent_id, _medium: False,
         external: ExternalCrm | None = None,
     ) -> None:
         self.engine = engine
@@ -214,7 +215,7 @@ class CrmService:
             "known": not contact.provisional,
         }
         priority = request.priority + self.settings.class_priority.get(contact.customer_class, 0)
-        preferred = request.preferred_agent or self._preferred_agent(snapshot)
+        preferred = request.preferred_agent or self._preferred_agent(snapshot, request.medium)
         return dataclasses.replace(
             request,
             customer_id=contact.id,
@@ -223,7 +224,7 @@ class CrmService:
             preferred_agent=preferred,
         )
 
-    def _preferred_agent(self, snapshot: ContactSnapshot) -> str | None:
+    def _preferred_agent(self, snapshot: ContactSnapshot, medium: Medium) -> str | None:
         """The first of the customer's last agent and account owner (in the configured
         order) who is ready now; the router gives them a bounded head start."""
         for source in self.settings.preferred_agents:
@@ -231,7 +232,7 @@ class CrmService:
                 agent = next((h.agent_id for h in snapshot.history if h.agent_id), None)
             else:
                 agent = snapshot.contact.owner
-            if agent is not None and self._agent_available(agent):
+            if agent is not None and self._agent_available(agent, medium):
                 return agent
         return None
 

@@ -1192,6 +1192,12 @@ class Router:
     def agent(self, agent_id: str) -> AgentView:
         return AgentView.of(self._agent(agent_id))
 
+    def can_hold_for(self, agent_id: str, medium: Medium) -> bool:
+        """Whether a preferred-agent head start for ``agent_id`` would hold ``medium`` now
+        (the same test :meth:`submit` applies); False for an unknown agent."""
+        agent = self._agents.get(agent_id)
+        return agent is not None and self._can_hold_for(agent, medium)
+
     def agents(self) -> list[AgentView]:
         return [AgentView.of(a) for a in self._agents.values()]
 

@@ -343,14 +343,9 @@ class RoutingService:
     def agent(self, agent_id: str) -> AgentView:
         return self.router.agent(agent_id)
 
-    def can_hold_for(self, agent_id: str) -> bool:
-        """Whether ``agent_id`` is worth a preferred-agent head start now: known, connected
-        and ready (the router itself waits for no one else)."""
-        try:
-            agent = self.router.agent(agent_id)
-        except LookupError:
-            return False
-        return agent.connected and agent.presence is AgentState.READY
+    def can_hold_for(self, agent_id: str, medium: Medium) -> bool:
+        """Whether the router would give ``agent_id`` a head start on ``medium`` now."""
+        return self.router.can_hold_for(agent_id, medium)
 
     def queues(self) -> list[QueueView]:
         return self.router.queues(self.clock())

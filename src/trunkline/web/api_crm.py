@@ -179,11 +179,10 @@ async def list_notes(request: web.Request) -> web.Response:
 
 async def add_note(request: web.Request) -> web.Response:
     body = await parse_body(request, NoteBody)
-    principal = principal_of(request)
     note = await request.app[keys.CRM].add_note(
         request.match_info["id"],
         body.text,
-        author=principal.agent_id or principal.user_id,
+        author=principal_of(request).actor,
         interaction_id=body.interaction_id,
     )
     return json_response(note.as_dict(), status=201)

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from trunkline.crm.csv_io import CSV_HEADER, contact_csv_row, csv_line
+from trunkline.crm.csv_io import contact_csv_chunks
 from trunkline.crm.importer import ImportProgress, import_csv
 from trunkline.web import keys
 from trunkline.web.openapi import Route
@@ -63,15 +63,9 @@ async def export_contacts(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     # A BOM so spreadsheets read the file as UTF-8 (names are rarely plain ASCII).
-    await response.write(("\ufeff" + csv_line(CSV_HEADER)).encode())
-    lines: list[str] = []
-    async for contact in crm.contacts.iter_all():
-        lines.append(csv_line(contact_csv_row(contact)))
-        if len(lines) >= 500:
-            await response.write("".join(lines).encode())
-            lines.clear()
-    if lines:
-        await response.write("".join(lines).encode())
+    await response.write("\ufeff".encode())
+    async for chunk in contact_csv_chunks(crm.contacts.iter_all()):
+        await response.write(chunk.encode())
     await response.write_eof()
     return response
 

@@ -32,8 +32,7 @@ def _case_id(request: web.Request) -> int:
 
 
 def _by(request: web.Request) -> str:
-    principal = principal_of(request)
-    return principal.agent_id or principal.user_id
+    return principal_of(request).actor
 
 
 async def list_cases(request: web.Request) -> web.Response:

@@ -40,6 +40,11 @@ class Principal:
         return ROLE_RANK.get(self.role, -1) >= ROLE_RANK[role]
 
     @property
+    def actor(self) -> str:
+        """Who a record names as having done something: the agent id, else the user id."""
+        return self.agent_id or self.user_id
+
+    @property
     def is_supervisor(self) -> bool:
         return self.has_role("supervisor")
 

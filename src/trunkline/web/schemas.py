@@ -98,6 +98,12 @@ class NewCaseBody(Body):
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
 
 
+def check_one_case(case_id: int | None, new_case: NewCaseBody | None) -> None:
+    """Wrap-up links an existing case or opens a new one, never both (REST and websocket)."""
+    if case_id is not None and new_case is not None:
+        raise ValueError("give case_id or new_case, not both")
+
+
 class WrapUpBody(_ActingBody):
     disposition: Ref | None = None
     notes: LongText = ""
@@ -110,8 +116,7 @@ class WrapUpBody(_ActingBody):
 
     @model_validator(mode="after")
     def _one_case(self) -> Self:
-        if self.case_id is not None and self.new_case is not None:
-            raise ValueError("give case_id or new_case, not both")
+        check_one_case(self.case_id, self.new_case)
         return self
 
 

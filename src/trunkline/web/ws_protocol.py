@@ -21,7 +21,15 @@ from trunkline.domain.errors import TrunklineError
 from trunkline.domain.events import Event, event_to_dict
 from trunkline.router.views import AgentView, InteractionView, QueueView
 from trunkline.web.encoding import dumps
-from trunkline.web.schemas import InteractionId, LongText, NewCaseBody, Ref, ShortText, loads
+from trunkline.web.schemas import (
+    InteractionId,
+    LongText,
+    NewCaseBody,
+    Ref,
+    ShortText,
+    check_one_case,
+    loads,
+)
 
 RequestId = Annotated[str, Field(max_length=128)] | StrictInt | None
 
@@ -81,8 +89,7 @@ class WrapUp(_Message):
 
     @model_validator(mode="after")
     def _one_case(self) -> Self:
-        if self.case_id is not None and self.new_case is not None:
-            raise ValueError("give case_id or new_case, not both")
+        check_one_case(self.case_id, self.new_case)
         return self
 
 
