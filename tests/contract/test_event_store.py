@@ -27,6 +27,7 @@ from trunkline.domain.events import (
     AgentLoggedOut,
     AgentProfileChanged,
     AgentStateChanged,
+    BroadcastSent,
     ConfigReloaded,
     Event,
     HandlingEnded,
@@ -35,6 +36,7 @@ from trunkline.domain.events import (
     InteractionCompleted,
     InteractionCreated,
     InteractionEscalated,
+    InteractionMoved,
     InteractionOffered,
     InteractionQueued,
     InteractionRefused,
@@ -187,6 +189,14 @@ def one_of_each_kind() -> list[Event]:
             at=17, agent_id="a-1", skills={"de": 5}, queues=("support", "sales"), by="sup"
         ),
         ConfigReloaded(at=18, source="/etc/trunkline.yaml", queues=4, agents=12),
+        InteractionMoved(
+            at=19, interaction_id="i-5", from_queue="sales", to_queue="vip", to_agent="a-2",
+            by="sue",
+        ),
+        BroadcastSent(
+            at=20, by="sue", sender="Sue", text="Storm: use script B", queue="sales",
+            recipients=("a-1", "a-2"),
+        ),
     ]  # fmt: skip
 
 

@@ -564,3 +564,31 @@ def test_reporting_section_rejects_negative_costs_and_unknown_media() -> None:
     text = caught.value.message
     assert "centre.yaml:3" in text and "pigeon" in text
     assert "centre.yaml:4" in text and "per_handled_minute" in text
+
+
+# -- wallboard thresholds --------------------------------------------------------------
+
+
+def test_queue_wallboard_thresholds_are_read_and_default() -> None:
+    config = load(
+        """
+        queues:
+          support: {wallboard: {waiting_warn: 2, waiting_alarm: 4, longest_wait_alarm_s: 300}}
+          sales: {}
+        """
+    )
+    support = config.queues["support"].wallboard
+    assert (support.waiting_warn, support.waiting_alarm) == (2, 4)
+    assert support.longest_wait_alarm_s == 300.0
+    assert config.queues["sales"].wallboard.waiting_alarm == 15
+
+
+def test_a_warning_threshold_above_its_alarm_is_an_error_on_its_line() -> None:
+    found = problems(
+        """
+        queues:
+          support:
+            wallboard: {waiting_warn: 9, waiting_alarm: 4}
+        """
+    )
+    assert found == [(4, "queues.support.wallboard", "waiting_warn must not exceed waiting_alarm")]

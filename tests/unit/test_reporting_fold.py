@@ -27,6 +27,7 @@ from trunkline.domain.events import (
     InteractionCompleted,
     InteractionCreated,
     InteractionEvent,
+    InteractionMoved,
     InteractionOffered,
     InteractionQueued,
     InteractionRefused,
@@ -177,6 +178,15 @@ class Script:
             )
         )
         self.queued(t, iid, to_queue, medium, "transferred")
+
+    def move(self, t: float, iid: str, from_queue: str, to_queue: str, medium: Medium) -> None:
+        at = self._at(t)
+        self.events.append(
+            InteractionMoved(
+                at=at, interaction_id=iid, from_queue=from_queue, to_queue=to_queue, by="sup"
+            )
+        )
+        self.queued(t, iid, to_queue, medium, "moved")
 
     def abandon(self, t: float, iid: str, queue: str, medium: Medium = VOICE) -> None:
         at = self._at(t)
@@ -717,6 +727,24 @@ def test_transfer_counts_out_of_one_queue_and_into_the_other() -> None:
     assert (support.handled, support.completed, support.resolved) == (1, 1, 1)
     agents = sum_agent_rows(fold.agent_rows(), agent="a1")
     assert (agents.handled, agents.handle_ms) == (1, 60_000)
+    assert fold.open_interactions == 0
+
+
+def test_a_supervisor_move_counts_like_a_transfer_of_a_waiting_interaction() -> None:
+    s = Script()
+    s.arrive(0, "i", "sales", CHAT)
+    s.move(40, "i", "sales", "support", CHAT)
+    s.accept(50, "i", "a2", "support", CHAT)  # waited_s = 50; the support visit 10
+    s.end(110, "i", "a2", "support", CHAT, 60)
+    s.complete(115, "i", "a2", "support", CHAT, 5, "resolved")
+    fold = fold_of(s.events)
+    sales = day_total(fold, queue="sales")
+    support = day_total(fold, queue="support")
+    # Left sales unanswered and not abandoned: neither answered nor abandoned there.
+    assert (sales.offered, sales.answered, sales.abandoned, sales.transferred) == (1, 0, 0, 1)
+    assert (sales.handled, sales.handle_ms) == (0, 0)
+    assert (support.offered, support.transferred_in, support.answered) == (1, 1, 1)
+    assert (support.wait_answered_ms, support.completed) == (10_000, 1)
     assert fold.open_interactions == 0
 
 

@@ -18,6 +18,7 @@ from trunkline.domain.errors import TrunklineError
 from trunkline.domain.events import (
     AgentStateChanged,
     Event,
+    InteractionMoved,
     InteractionOffered,
     InteractionQueued,
     InteractionRefused,
@@ -147,6 +148,9 @@ class RouterMachine(RuleBasedStateMachine):
             elif isinstance(event, InteractionTransferred):
                 self.rejections = {p for p in self.rejections if p[0] != event.interaction_id}
                 self.rejections.add((event.interaction_id, event.from_agent))
+            elif isinstance(event, InteractionMoved):
+                # A move is a fresh start: who declined it in the old queue may take it.
+                self.rejections = {p for p in self.rejections if p[0] != event.interaction_id}
             elif isinstance(event, InteractionOffered):
                 assert states.get(event.agent_id) in ROUTABLE_STATES
                 assert (event.interaction_id, event.agent_id) not in self.rejections
@@ -301,6 +305,18 @@ class RouterMachine(RuleBasedStateMachine):
             self.act(
                 self.router.transfer, it.id, it.agent_id, self.now, to_queue=queue, to_agent=target
             )
+
+    @rule(
+        n=st.integers(0, 20),
+        offered=st.booleans(),
+        queue=st.sampled_from(sorted(QUEUES)),
+        to_agent=st.integers(0, 5),
+    )
+    def move(self, n: int, offered: bool, queue: str, to_agent: int) -> None:
+        state = InteractionState.OFFERED if offered else InteractionState.QUEUED
+        if (it := self.pick(state, n)) is not None:
+            target = f"a{to_agent}" if to_agent < 5 else None
+            self.act(self.router.move, it.id, self.now, to_queue=queue, to_agent=target)
 
     @rule(n=st.integers(0, 20), state=st.sampled_from(list(InteractionState)[:3]))
     def cancel(self, n: int, state: InteractionState) -> None:

@@ -33,7 +33,13 @@ from trunkline.domain.calendar import ALWAYS_OPEN, BusinessHours
 from trunkline.domain.errors import ConfigError
 from trunkline.domain.interaction import InteractionRequest
 from trunkline.domain.media import Medium
-from trunkline.domain.queue import EscalationStep, QueueSpec, ServiceLevelTarget, WrapUpPolicy
+from trunkline.domain.queue import (
+    EscalationStep,
+    QueueSpec,
+    ServiceLevelTarget,
+    WallboardThresholds,
+    WrapUpPolicy,
+)
 from trunkline.router.rules import NO_RULES, RuleSet, compile_rules
 
 __all__ = [
@@ -502,4 +508,5 @@ def _queue(qid: str, m: QueueModel, calendars: Mapping[str, BusinessHours]) -> Q
             for medium, t in m.service_level.items()
         },
         transfer_head_start_s=m.transfer_head_start_s,
+        wallboard=WallboardThresholds(**m.wallboard.model_dump()),
     )

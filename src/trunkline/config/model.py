@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from datetime import date, time
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     ValidationInfo,
+    model_validator,
 )
 
 from trunkline.domain.media import Medium
@@ -239,6 +240,22 @@ class ServiceLevelModel(_Section):
     threshold_s: PositiveFloat = 20.0
 
 
+class WallboardModel(_Section):
+    waiting_warn: NonNegativeInt = 5
+    waiting_alarm: NonNegativeInt = 15
+    longest_wait_warn_s: NonNegativeFloat = 60.0
+    longest_wait_alarm_s: NonNegativeFloat = 180.0
+    service_level_margin_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
+
+    @model_validator(mode="after")
+    def _warn_before_alarm(self) -> Self:
+        if self.waiting_warn > self.waiting_alarm:
+            raise ValueError("waiting_warn must not exceed waiting_alarm")
+        if self.longest_wait_warn_s > self.longest_wait_alarm_s:
+            raise ValueError("longest_wait_warn_s must not exceed longest_wait_alarm_s")
+        return self
+
+
 class QueueModel(_Section):
     name: str = ""
     strict_priority: bool = False
@@ -251,6 +268,7 @@ class QueueModel(_Section):
     closed_overflow_queue: QueueRef | None = None
     service_level: dict[Medium, ServiceLevelModel] = {}
     transfer_head_start_s: NonNegativeFloat = 60.0
+    wallboard: WallboardModel = WallboardModel()  # tile colour thresholds
 
 
 class AgentModel(_Section):

@@ -128,6 +128,21 @@ class InteractionTransferred(InteractionEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionMoved(InteractionEvent):
+    """A supervisor moved a waiting interaction to another queue or a named agent.
+
+    An ``interaction_queued`` with reason "moved" follows; for reports the visit to
+    ``from_queue`` ends as transferred, like an agent's transfer.
+    """
+
+    kind: ClassVar[str] = "interaction_moved"
+    from_queue: str
+    to_queue: str
+    to_agent: str | None = None
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InteractionAbandoned(InteractionEvent):
     """The customer left before an agent answered."""
 
@@ -204,6 +219,18 @@ class AgentProfileChanged(AgentEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BroadcastSent(Event):
+    """A supervisor's message to agents: all logged-in agents, or those of ``queue``."""
+
+    kind: ClassVar[str] = "broadcast_sent"
+    by: str  # the sender's user id
+    sender: str  # the sender's name, as agents see it
+    text: str
+    queue: str | None = None
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConfigReloaded(Event):
     kind: ClassVar[str] = "config_reloaded"
     source: str
@@ -224,6 +251,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         OfferRevoked,
         InteractionEscalated,
         InteractionTransferred,
+        InteractionMoved,
         InteractionAbandoned,
         InteractionCancelled,
         HandlingEnded,
@@ -232,6 +260,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         AgentLoggedOut,
         AgentStateChanged,
         AgentProfileChanged,
+        BroadcastSent,
         ConfigReloaded,
     )
 }

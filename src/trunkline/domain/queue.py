@@ -59,6 +59,21 @@ class ServiceLevelTarget:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WallboardThresholds:
+    """When a queue's wallboard tile turns amber (warn) or red (alarm).
+
+    Service level is amber below the target and red below the target minus
+    ``service_level_margin_percent`` points.
+    """
+
+    waiting_warn: int = 5
+    waiting_alarm: int = 15
+    longest_wait_warn_s: float = 60.0
+    longest_wait_alarm_s: float = 180.0
+    service_level_margin_percent: float = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueueSpec:
     id: str
     name: str = ""
@@ -73,3 +88,4 @@ class QueueSpec:
     service_level: Mapping[Medium, ServiceLevelTarget] = field(default_factory=dict)
     # A named-agent transfer waits this long for that agent before the queue takes it.
     transfer_head_start_s: float = 60.0
+    wallboard: WallboardThresholds = field(default_factory=WallboardThresholds)

@@ -22,6 +22,7 @@ from trunkline.domain.events import (
     InteractionCancelled,
     InteractionCompleted,
     InteractionCreated,
+    InteractionMoved,
     InteractionQueued,
     InteractionRefused,
     InteractionTransferred,
@@ -32,6 +33,7 @@ from trunkline.reporting.definitions import ReportingSettings, to_ms
 
 __all__ = [
     "UNKNOWN_REASON",
+    "VISIT_REASONS",
     "AgentCounters",
     "AgentKey",
     "Fold",
@@ -48,6 +50,9 @@ __all__ = [
 # The reason recorded for not-ready time whose reason the fold never saw (it started after
 # the agent went not ready and was not forked from the fold that saw it).
 UNKNOWN_REASON = "unknown"
+# InteractionQueued reasons that begin a new visit to a queue after the first: an agent's
+# transfer, or a supervisor moving a waiting interaction.
+VISIT_REASONS = frozenset({"transferred", "moved"})
 
 _MICROS = 1_000_000
 _MS_PER_MINUTE = 60_000
@@ -201,6 +206,7 @@ class Fold:
             InteractionRefused: self._refused,
             OfferAccepted: self._accepted,
             InteractionTransferred: self._transferred,
+            InteractionMoved: self._moved,
             InteractionAbandoned: self._abandoned,
             InteractionCancelled: self._cancelled,
             HandlingEnded: self._handling_ended,
@@ -433,12 +439,13 @@ class Fold:
         if it is None:
             it = self._open[e.interaction_id] = _Open(medium=e.medium, queue=e.queue)
         it.medium, it.queue, it.answered_at = e.medium, e.queue, None
-        # Only a new arrival or a transfer begins a queue visit. A requeue after a reject,
-        # a timed-out or revoked offer, or recovery after a restart continues the visit.
+        # Only a new arrival or a transfer (an agent's, or a supervisor's move of a waiting
+        # interaction) begins a queue visit. A requeue after a reject, a timed-out or
+        # revoked offer, or recovery after a restart continues the visit.
         if e.reason == "new":
             it.segment_start, it.answered = None, False
             self._queue(e.at, e.queue, e.medium).offered += 1
-        elif e.reason == "transferred":
+        elif e.reason in VISIT_REASONS:
             it.segment_start, it.answered = e.at, False
             counters = self._queue(e.at, e.queue, e.medium)
             counters.offered += 1
@@ -480,6 +487,14 @@ class Fold:
             agent.handled += 1
             agent.handle_ms += handle
         it.answered_at = None
+        it.queue = e.to_queue
+
+    def _moved(self, e: InteractionMoved) -> None:
+        it = self._open.get(e.interaction_id)
+        if it is None:
+            return  # as for a transfer: the medium is unknown
+        # Never answered in from_queue (it was waiting), so no handling to close here.
+        self._queue(e.at, e.from_queue, it.medium).transferred += 1
         it.queue = e.to_queue
 
     def _abandoned(self, e: InteractionAbandoned) -> None:

@@ -43,7 +43,14 @@ from trunkline.reporting.definitions import (
     local_day_bounds,
     settings_from_config,
 )
-from trunkline.reporting.fold import AgentCounters, Fold, QueueCounters, derive, derive_agent
+from trunkline.reporting.fold import (
+    VISIT_REASONS,
+    AgentCounters,
+    Fold,
+    QueueCounters,
+    derive,
+    derive_agent,
+)
 
 if TYPE_CHECKING:
     from trunkline.config.loader import Config
@@ -78,6 +85,7 @@ class _Interaction:
 class _Agent:
     name: str
     queues: frozenset[str]
+    team: str = ""
     state: AgentState = AgentState.LOGGED_OUT
     reason: str = ""
     since: float | None = None
@@ -99,13 +107,15 @@ class LiveStats:
         queues: Mapping[str, str],
         memberships: Mapping[str, Iterable[str]],
         agent_names: Mapping[str, str] | None = None,
+        agent_teams: Mapping[str, str] | None = None,
     ) -> None:
         self._settings = settings
         self._zone = settings.zone
         self._queue_names = dict(queues)
         names = agent_names or {}
+        teams = agent_teams or {}
         self._agents: dict[str, _Agent] = {
-            aid: _Agent(name=names.get(aid, aid), queues=frozenset(qs))
+            aid: _Agent(name=names.get(aid, aid), queues=frozenset(qs), team=teams.get(aid, ""))
             for aid, qs in memberships.items()
         }
         self._interactions: dict[str, _Interaction] = {}
@@ -126,6 +136,7 @@ class LiveStats:
             queues={qid: spec.name or qid for qid, spec in config.queues.items()},
             memberships={aid: spec.queues for aid, spec in config.agents.items()},
             agent_names={aid: spec.name or aid for aid, spec in config.agents.items()},
+            agent_teams={aid: spec.team for aid, spec in config.agents.items()},
         )
 
     def apply_config(self, config: Config) -> None:
@@ -140,6 +151,7 @@ class LiveStats:
         for aid, spec in config.agents.items():
             agent = self._agent(aid)
             agent.name = spec.name or aid
+            agent.team = spec.team
             agent.queues = frozenset(spec.queues)
         for aid in [a for a in self._agents if a not in config.agents]:
             agent = self._agents[aid]
@@ -195,12 +207,13 @@ class LiveStats:
                     self._interactions[e.interaction_id] = it
                 self._release(e.interaction_id, it)
                 it.queue, it.medium, it.phase = e.queue, e.medium, "waiting"
-                # The wait runs from arrival through requeues, but restarts at a transfer.
-                if e.reason == "transferred":
+                # The wait runs from arrival through requeues, but restarts with each new
+                # queue visit (a transfer or a move), as the service level counts it.
+                if e.reason in VISIT_REASONS:
                     it.wait_since = e.at
                 elif it.wait_since is None:
                     it.wait_since = it.created_at
-                if e.reason in ("new", "transferred"):
+                if e.reason == "new" or e.reason in VISIT_REASONS:
                     self._arrivals.append((e.at, e.queue, e.medium))
                     self._prune_arrivals(e.at)
             case InteractionOffered():
@@ -272,7 +285,7 @@ class LiveStats:
 
         ``{"generated_at", "day_start", "queues": [{id, name, waiting, on_offer,
         longest_wait_s, agents: {state: n}, today, today_by_medium: {medium: ...},
-        estimate: {medium: ...} | null}], "agents": [{id, name, state, reason, since,
+        estimate: {medium: ...} | null}], "agents": [{id, name, team, state, reason, since,
         queues, interactions: [{id, queue, medium, phase}], today}], "media": [{id,
         waiting, longest_wait_s, today}], "centre": {agents, today, agents_today}}``.
         ``today`` holds :func:`derive` figures (agents: :func:`derive_agent`); an agent's
@@ -338,6 +351,7 @@ class LiveStats:
                 {
                     "id": aid,
                     "name": agent.name,
+                    "team": agent.team,
                     "state": agent.state,
                     "reason": agent.reason,
                     "since": agent.since,

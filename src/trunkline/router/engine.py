@@ -46,6 +46,7 @@ from trunkline.domain.events import (
     InteractionCompleted,
     InteractionCreated,
     InteractionEscalated,
+    InteractionMoved,
     InteractionOffered,
     InteractionQueued,
     InteractionRefused,
@@ -761,6 +762,88 @@ class Router:
             skip_skills_for_preferred=True,
         )
         self._agent_freed(agent, now)
+        return self._take_events()
+
+    def move(
+        self,
+        interaction_id: str,
+        now: float,
+        *,
+        to_queue: str | None = None,
+        to_agent: str | None = None,
+        by: str = "",
+    ) -> list[Event]:
+        """A supervisor moves a waiting interaction to another queue or a named agent.
+
+        Only waiting work moves (an assigned one is the holder's to transfer); one on
+        offer has the offer withdrawn first. It keeps its place in the order by arrival
+        time, and a named agent gets the target queue's transfer head start.
+        """
+        it = self._interaction(interaction_id)
+        if it.state not in (InteractionState.QUEUED, InteractionState.OFFERED):
+            raise ConflictError(
+                f"interaction {interaction_id!r} is {it.state.value}: only a waiting "
+                "interaction can be moved (its agent may transfer it)",
+                details={"interaction_id": interaction_id, "state": it.state.value},
+            )
+        target_queue = to_queue or it.queue
+        spec = self._queue(target_queue)
+        if target_queue in self._retired_queues:
+            raise UnknownQueueError(f"no queue {target_queue!r}", details={"queue": target_queue})
+        if to_agent is None and target_queue == it.queue:
+            raise InvalidRequestError(
+                f"interaction {interaction_id!r} already waits in queue {target_queue!r}",
+                details={"queue": target_queue},
+            )
+        if to_agent is not None and not self._can_hold_for(self._agent(to_agent), it.medium):
+            target = self._agents[to_agent]
+            raise ConflictError(
+                f"agent {to_agent!r} is not available for a {it.medium.value} interaction "
+                f"({target.state.value})",
+                details={"agent_id": to_agent, "state": target.state.value},
+            )
+        offered_to: AgentRecord | None = None
+        if it.state is InteractionState.QUEUED:
+            self._unqueue(it)
+        else:
+            offered_to = self._agents[it.agent_id or ""]
+            self._withdraw_offer(it, offered_to)
+            self._out.append(
+                OfferRevoked(
+                    at=now,
+                    interaction_id=it.id,
+                    agent_id=offered_to.id,
+                    queue=it.queue,
+                    reason="moved",
+                )
+            )
+        self._out.append(
+            InteractionMoved(
+                at=now,
+                interaction_id=it.id,
+                from_queue=it.queue,
+                to_queue=target_queue,
+                to_agent=to_agent,
+                by=by,
+            )
+        )
+        it.queue = target_queue
+        it.queues = frozenset({target_queue})
+        # A new queue is a fresh start: who declined it before may take it now.
+        it.rejected_by = set()
+        it.preferred_agent = to_agent
+        it.escalation_step = 0
+        it.escalation_base = now
+        self._enqueue(
+            it,
+            now,
+            reason="moved",
+            head_start=spec.transfer_head_start_s if to_agent else 0.0,
+            rank=self._rank(target_queue, it.created_at, it.priority),
+            skip_skills_for_preferred=True,
+        )
+        if offered_to is not None:
+            self._agent_freed(offered_to, now)
         return self._take_events()
 
     # ------------------------------------------------------------------ matching

@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterable
 
 from trunkline.domain.events import (
     AgentEvent,
+    BroadcastSent,
     Event,
     InteractionAbandoned,
     InteractionCancelled,
     InteractionCompleted,
     InteractionEvent,
+    InteractionMoved,
     InteractionOffered,
     InteractionTransferred,
     OfferRejected,
@@ -87,6 +89,8 @@ class AgentRecipients:
     def __call__(self, event: Event) -> tuple[str, ...]:
         if isinstance(event, AgentEvent):
             return (event.agent_id,)
+        if isinstance(event, BroadcastSent):
+            return event.recipients
         if not isinstance(event, InteractionEvent):
             return ()
         iid = event.interaction_id
@@ -97,6 +101,9 @@ class AgentRecipients:
             case OfferRejected() | OfferTimedOut() | OfferRevoked() | InteractionCompleted():
                 self._holder.pop(iid, None)
                 return (event.agent_id,)
+            case InteractionMoved():
+                # The old holder (if on offer) got offer_revoked; a named agent a heads-up.
+                return (event.to_agent,) if event.to_agent is not None else ()
             case InteractionTransferred():
                 self._holder.pop(iid, None)
                 if event.to_agent is not None:  # a heads-up; the offer follows

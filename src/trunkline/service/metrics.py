@@ -13,6 +13,7 @@ from trunkline.domain.events import (
     InteractionAbandoned,
     InteractionCompleted,
     InteractionCreated,
+    InteractionMoved,
     InteractionRefused,
     InteractionTransferred,
     OfferAccepted,
@@ -118,7 +119,7 @@ class RoutingMetrics:
                 self.refused.labels(event.queue, event.medium.value).inc()
             case InteractionCompleted():
                 self.completed.labels(event.queue, event.medium.value).inc()
-            case InteractionTransferred():
+            case InteractionTransferred() | InteractionMoved():
                 self.transferred.labels(event.from_queue).inc()
             case _:
                 pass

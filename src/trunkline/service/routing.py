@@ -12,13 +12,14 @@ import asyncio
 import gc
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ParamSpec
 
 from trunkline.config.loader import Config
 from trunkline.domain.agent import AgentState
-from trunkline.domain.errors import InvalidRequestError
-from trunkline.domain.events import AgentLoggedOut, AgentStateChanged, Event
+from trunkline.domain.errors import InvalidRequestError, UnknownQueueError
+from trunkline.domain.events import AgentLoggedOut, AgentStateChanged, BroadcastSent, Event
 from trunkline.domain.interaction import InteractionRequest, InteractionState
 from trunkline.domain.media import Medium
 from trunkline.router.engine import Router, RouterSettings
@@ -31,6 +32,7 @@ from trunkline.store.event_store import EventStore
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
+RECENT_BROADCASTS = 10  # at most this many in a desktop's hello
 Clock = Callable[[], float]
 
 
@@ -63,6 +65,8 @@ class RoutingService:
         )
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        # Kept so a desktop that reconnects still shows what it missed meanwhile.
+        self._broadcasts: deque[BroadcastSent] = deque(maxlen=200)
 
     # ----------------------------------------------------------------- life cycle
 
@@ -257,6 +261,56 @@ class RoutingService:
             to_queue=to_queue,
             to_agent=to_agent,
         )
+
+    async def move(
+        self,
+        interaction_id: str,
+        *,
+        to_queue: str | None = None,
+        to_agent: str | None = None,
+        by: str = "",
+    ) -> None:
+        """A supervisor moves a waiting interaction (see :meth:`Router.move`)."""
+        if to_queue is None and to_agent is None:
+            raise InvalidRequestError("a move needs a queue or an agent")
+        await self._command(
+            self.router.move,
+            interaction_id,
+            self.clock(),
+            to_queue=to_queue,
+            to_agent=to_agent,
+            by=by,
+        )
+
+    async def broadcast(
+        self, text: str, *, by: str, sender: str, queue: str | None = None
+    ) -> BroadcastSent:
+        """Send a supervisor's message to every logged-in agent, or those of ``queue``.
+
+        It is recorded like any event; agents who log in later do not get it (a desktop
+        that reconnects does, through :meth:`recent_broadcasts`).
+        """
+        if queue is not None and queue not in self.router.queue_ids():
+            raise UnknownQueueError(f"no queue {queue!r}", details={"queue": queue})
+        recipients = tuple(
+            a.id
+            for a in self.router.agents()
+            if a.state is not AgentState.LOGGED_OUT and (queue is None or queue in a.queues)
+        )
+        event = BroadcastSent(
+            at=self.clock(), by=by, sender=sender, text=text, queue=queue, recipients=recipients
+        )
+        self._broadcasts.append(event)
+        commit = self._emit([event])
+        if commit is not None:
+            await asyncio.shield(commit)
+        return event
+
+    def recent_broadcasts(self, agent_id: str, *, within_s: float = 3600.0) -> list[BroadcastSent]:
+        """The broadcasts ``agent_id`` received in the last ``within_s``, oldest first."""
+        since = self.clock() - within_s
+        mine = [b for b in self._broadcasts if b.at >= since and agent_id in b.recipients]
+        return mine[-RECENT_BROADCASTS:]
 
     # --------------------------------------------------------------------- agents
 

@@ -19,6 +19,7 @@ from trunkline.domain.events import (
     InteractionCreated,
     InteractionEscalated,
     InteractionEvent,
+    InteractionMoved,
     InteractionOffered,
     InteractionQueued,
     InteractionRefused,
@@ -111,7 +112,7 @@ def _columns(ev: InteractionEvent) -> dict[str, Any]:
             return {"state": InteractionState.ASSIGNED.value, "agent_id": ev.agent_id}
         case InteractionEscalated():
             return {"skills": dict(ev.skills), "priority": ev.priority, "rank": ev.rank}
-        case InteractionTransferred():
+        case InteractionTransferred() | InteractionMoved():
             return {"queue": ev.to_queue}
         case HandlingEnded():
             return {"state": InteractionState.WRAP_UP.value}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from trunkline.config.loader import Config
+from trunkline.config.loader import Config, load_config
+from trunkline.domain.errors import ConfigError
 from trunkline.domain.queue import QueueSpec
 from trunkline.web import keys
 from trunkline.web.auth import set_users
@@ -43,6 +46,7 @@ def _queue_summary(q: QueueSpec) -> dict[str, Any]:
             for s in q.escalation
         ],
         "transfer_head_start_s": q.transfer_head_start_s,
+        "wallboard": dataclasses.asdict(q.wallboard),
     }
 
 
@@ -91,13 +95,30 @@ def _not_ready_reasons(config: Config) -> list[dict[str, Any]]:
 
 
 async def list_queues(request: web.Request) -> web.Response:
-    views = request.app[keys.SERVICE].queues()
-    return json_response({"queues": [v.as_dict() for v in views]})
+    service = request.app[keys.SERVICE]
+    specs = service.config.queues
+    queues = []
+    for view in service.queues():
+        entry = view.as_dict()
+        spec = specs.get(view.id)
+        if spec is not None:  # a queue a reload removed stays listed while it has work
+            entry["service_level"] = {
+                medium: {"percent": t.percent, "threshold_s": t.threshold_s}
+                for medium, t in spec.service_level.items()
+            }
+            entry["wallboard"] = dataclasses.asdict(spec.wallboard)
+        queues.append(entry)
+    return json_response({"queues": queues})
 
 
 async def wrap_up_codes(request: web.Request) -> web.Response:
     config = request.app[keys.SERVICE].config
     return json_response({"wrap_up_codes": _wrap_up_codes(config)})
+
+
+async def list_skills(request: web.Request) -> web.Response:
+    config = request.app[keys.SERVICE].config
+    return json_response({"skills": dict(config.skills)})
 
 
 async def not_ready_reasons(request: web.Request) -> web.Response:
@@ -107,6 +128,22 @@ async def not_ready_reasons(request: web.Request) -> web.Response:
 
 async def get_config(request: web.Request) -> web.Response:
     return json_response(config_summary(request.app[keys.SERVICE].config))
+
+
+async def check_config(request: web.Request) -> web.Response:
+    """Validate the running configuration's file as it is on disk now, applying nothing.
+
+    An admin editing the file sees its mistakes before a reload would refuse it.
+    """
+    source = request.app[keys.SERVICE].config.source
+    path = Path(source)
+    if not await asyncio.to_thread(path.is_file):
+        return json_response({"source": None, "valid": True, "errors": []})
+    try:
+        await asyncio.to_thread(load_config, path)
+    except ConfigError as exc:
+        return json_response({"source": source, "valid": False, "errors": exc.details["errors"]})
+    return json_response({"source": source, "valid": True, "errors": []})
 
 
 async def reload_config(request: web.Request) -> web.Response:
@@ -161,6 +198,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         method="GET",
+        path="/api/v1/skills",
+        handler=list_skills,
+        access="agent",
+        summary="The skills agents, queues and rules may use, with their descriptions",
+        tag="reference",
+    ),
+    Route(
+        method="GET",
         path="/api/v1/not-ready-reasons",
         handler=not_ready_reasons,
         access="agent",
@@ -173,6 +218,14 @@ ROUTES: tuple[Route, ...] = (
         handler=get_config,
         access="admin",
         summary="A summary of the running configuration (no password hashes)",
+        tag="admin",
+    ),
+    Route(
+        method="GET",
+        path="/api/v1/config/check",
+        handler=check_config,
+        access="admin",
+        summary="Validate the configuration file on disk now, without applying it",
         tag="admin",
     ),
     Route(

@@ -26,6 +26,7 @@ from trunkline.web.schemas import (
     CompleteBody,
     CreateInteractionBody,
     InteractionListQuery,
+    MoveBody,
     NewCaseBody,
     RejectBody,
     TransferBody,
@@ -302,6 +303,16 @@ async def transfer_interaction(request: web.Request) -> web.Response:
     )
 
 
+async def move_interaction(request: web.Request) -> web.Response:
+    body = await parse_body(request, MoveBody)
+    service = request.app[keys.SERVICE]
+    interaction_id = request.match_info["id"]
+    await service.move(
+        interaction_id, to_queue=body.queue, to_agent=body.agent, by=principal_of(request).user_id
+    )
+    return json_response(service.interaction(interaction_id).as_dict())
+
+
 _BASE = "/api/v1/interactions"
 _ACTING = (
     "Acts for the calling agent; a supervisor names the agent in agent_id. "
@@ -411,5 +422,14 @@ ROUTES: tuple[Route, ...] = (
         tag="interactions",
         body=TransferBody,
         description=_ACTING,
+    ),
+    Route(
+        method="POST",
+        path=_BASE + "/{id}/move",
+        handler=move_interaction,
+        access="supervisor",
+        summary="Move a waiting interaction to another queue or a named agent (409 once assigned)",
+        tag="interactions",
+        body=MoveBody,
     ),
 )

@@ -12,6 +12,7 @@ from trunkline import __version__
 from trunkline.config.loader import Config, UserSpec
 from trunkline.crm.external import ExternalCrm
 from trunkline.crm.service import CrmService
+from trunkline.pages import http as pages
 from trunkline.reporting.prometheus import LiveGauges
 from trunkline.reporting.service import ReportingService
 from trunkline.service.intake import Intake
@@ -20,6 +21,7 @@ from trunkline.web import (
     api_admin,
     api_agents,
     api_auth,
+    api_broadcasts,
     api_crm,
     api_crm_bulk,
     api_crm_cases,
@@ -45,6 +47,7 @@ ROUTES: tuple[Route, ...] = (
     *api_auth.ROUTES,
     *api_interactions.ROUTES,
     *api_agents.ROUTES,
+    *api_broadcasts.ROUTES,
     *api_admin.ROUTES,
     *api_wallboard.ROUTES,
     *api_reports.ROUTES,
@@ -56,6 +59,7 @@ ROUTES: tuple[Route, ...] = (
     *ws_supervisor.ROUTES,
     *ws_wallboard.ROUTES,
     *openapi.ROUTES,
+    *pages.ROUTES,
 )
 
 WS_QUEUE_SIZE = 10_000

@@ -39,6 +39,7 @@ class Route:
     content_type: str = "application/json"  # of the answer
     raw_body: str | None = None  # the media type of a body that is not JSON (text/csv)
     description: str = ""
+    documented: bool = True  # False for the browser pages and their files
 
     @property
     def operation_id(self) -> str:
@@ -49,6 +50,8 @@ def build_document(routes: Iterable[Route], *, title: str, version: str) -> dict
     schemas: dict[str, Any] = {"Error": _ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
+        if not route.documented:
+            continue
         operation = _operation(route, schemas)
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {

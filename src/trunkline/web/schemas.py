@@ -120,6 +120,24 @@ class WrapUpBody(_ActingBody):
         return self
 
 
+class MoveBody(Body):
+    queue: Ref | None = None
+    agent: Ref | None = None
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Self:
+        if self.queue is None and self.agent is None:
+            raise ValueError("a move needs a queue or an agent")
+        return self
+
+
+class BroadcastBody(Body):
+    text: Annotated[
+        StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+    ]
+    queue: Ref | None = Field(default=None, description="Only this queue's agents; all when absent")
+
+
 class TransferBody(_ActingBody):
     queue: Ref | None = None
     agent: Ref | None = None

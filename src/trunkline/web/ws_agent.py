@@ -11,9 +11,10 @@ from aiohttp import WSCloseCode, web
 
 from trunkline.crm.screenpop import ScreenPops
 from trunkline.domain.errors import TrunklineError
-from trunkline.domain.events import Event, InteractionOffered
+from trunkline.domain.events import BroadcastSent, Event, InteractionOffered
 from trunkline.web import keys, ws_protocol
 from trunkline.web.api_agents import check_choosable_reason
+from trunkline.web.api_broadcasts import broadcast_dict
 from trunkline.web.api_interactions import check_agent_holds, wrap_up_with_case
 from trunkline.web.auth import principal_of
 from trunkline.web.errors import ForbiddenError
@@ -65,6 +66,13 @@ def _screen_pop_of_offers(pops: ScreenPops) -> Decorator:
         return None
 
     return decorate
+
+
+def _broadcasts_as_messages(event: Event) -> str | None:
+    # A desktop shows a broadcast as a banner, not as a routing event.
+    if isinstance(event, BroadcastSent):
+        return ws_protocol.broadcast(broadcast_dict(event))
+    return None
 
 
 def agent_commands(app: web.Application, agent_id: str) -> CommandHandler:
@@ -131,8 +139,10 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
                 allowed=ws_protocol.CLIENT_TYPES,
                 handle=agent_commands(request.app, agent_id),
                 decorate=_screen_pop_of_offers(pops),
+                render=_broadcasts_as_messages,
             )
-            hello = ws_protocol.agent_hello(agent, offers, held, pop_of=pops.get)
+            recent = [broadcast_dict(b) for b in service.recent_broadcasts(agent_id)]
+            hello = ws_protocol.agent_hello(agent, offers, held, pop_of=pops.get, broadcasts=recent)
             await session.send(hello)
             await session.serve()
     except Exception:
@@ -156,8 +166,10 @@ ROUTES: tuple[Route, ...] = (
         tag="websockets",
         websocket=True,
         description=(
-            "Server messages: hello {agent, offers, interactions: each with its screen_pop}, "
-            "event {event; an interaction_offered also carries screen_pop}, broadcast, "
+            "Server messages: hello {agent, offers, interactions: each with its screen_pop; "
+            "broadcasts of the last hour}, "
+            "event {event; an interaction_offered also carries screen_pop}, "
+            "broadcast {at, from, text, queue}, "
             "pong, result {id, ok}, error {id, error_id, message}. Client messages: ping, "
             "accept, reject, ready, not_ready, complete, wrap_up, each with an optional id."
         ),

@@ -181,14 +181,17 @@ def agent_hello(
     interactions: Iterable[InteractionView],
     *,
     pop_of: ScreenPopOf = lambda _id: None,
+    broadcasts: Iterable[Mapping[str, Any]] = (),
 ) -> str:
-    """The desktop's starting point; each offer and held interaction with its screen-pop."""
+    """The desktop's starting point: each offer and held interaction with its screen-pop,
+    and the broadcasts of the last hour (oldest first)."""
     return dumps(
         {
             "type": ServerMessage.HELLO,
             "agent": agent.as_dict(),
             "offers": _with_pops(offers, pop_of),
             "interactions": _with_pops(interactions, pop_of),
+            "broadcasts": [dict(b) for b in broadcasts],
         }
     )
 
@@ -216,9 +219,9 @@ def event(e: Event, extra: Mapping[str, Any] | None = None) -> str:
     return dumps(message)
 
 
-def broadcast(sender: str, text: str, *, at: float) -> str:
-    """A supervisor's message to agents (reserved: nothing sends it yet)."""
-    return dumps({"type": ServerMessage.BROADCAST, "from": sender, "text": text, "at": at})
+def broadcast(fields: Mapping[str, Any]) -> str:
+    """A supervisor's message to agents: ``{at, from, text, queue}``."""
+    return dumps({"type": ServerMessage.BROADCAST, **fields})
 
 
 def pong(request_id: Any) -> str:

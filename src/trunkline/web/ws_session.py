@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 CommandHandler = Callable[[Command], Awaitable[None]]
 # Fields to send beside an event (an offer's screen-pop), or None.
 Decorator = Callable[[Event], Mapping[str, Any] | None]
+# The whole message for an event that is not sent as a plain event, or None.
+Renderer = Callable[[Event], str | None]
 HEARTBEAT_S = 20.0
 
 
@@ -36,12 +38,14 @@ class EventSocket:
         allowed: frozenset[str],
         handle: CommandHandler | None = None,
         decorate: Decorator | None = None,
+        render: Renderer | None = None,
     ) -> None:
         self.ws = ws
         self._sub = subscription
         self._allowed = allowed
         self._handle = handle
         self._decorate = decorate
+        self._render = render
         self._lock = asyncio.Lock()
 
     async def send(self, text: str) -> bool:
@@ -74,8 +78,7 @@ class EventSocket:
     async def _pump(self) -> None:
         try:
             while (event := await self._sub.get()) is not None:
-                extra = self._decorate(event) if self._decorate is not None else None
-                if not await self.send(ws_protocol.event(event, extra)):
+                if not await self.send(self._message(event)):
                     return
         except Exception:
             # A desktop left open without its events would show a stale state: hang up.
@@ -85,6 +88,12 @@ class EventSocket:
         if self._sub.overflowed:
             # 1013 "try again later": the client reconnects and reads a fresh hello.
             await self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"fell behind")
+
+    def _message(self, event: Event) -> str:
+        if self._render is not None and (text := self._render(event)) is not None:
+            return text
+        extra = self._decorate(event) if self._decorate is not None else None
+        return ws_protocol.event(event, extra)
 
     async def _answer(self, text: str) -> None:
         request_id = None

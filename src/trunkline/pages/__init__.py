@@ -1,0 +1,1 @@
+"""The browser pages: agent desktop, supervisor wallboard, reports and admin."""
