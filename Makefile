@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo serve test test-fast lint typecheck format bench services clean
+.PHONY: demo serve test test-fast lint typecheck format bench services test-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ serve: $(STAMP)
 services:
 	bash scripts/ensure-services.sh
 
+# Debian's chromium and sipp: the real peers of the end-to-end tests.
+test-tools:
+	bash scripts/ensure-test-tools.sh
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -30,7 +34,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) services lint typecheck
+test: $(STAMP) services test-tools lint typecheck
 	TRUNKLINE_TEST_POSTGRES=postgresql://postgres@127.0.0.1:5432/test \
 	TRUNKLINE_TEST_REDIS=redis://127.0.0.1:6379/0 \
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -25,6 +25,7 @@ from trunkline.domain.events import (
     EVENT_TYPES,
     AgentLoggedIn,
     AgentLoggedOut,
+    AgentPresenceChanged,
     AgentProfileChanged,
     AgentStateChanged,
     BroadcastSent,
@@ -192,6 +193,9 @@ def one_of_each_kind() -> list[Event]:
         InteractionMoved(
             at=19, interaction_id="i-5", from_queue="sales", to_queue="vip", to_agent="a-2",
             by="sue",
+        ),
+        AgentPresenceChanged(
+            at=21, agent_id="a-3", presence=AgentState.NOT_READY, reason="lunch"
         ),
         BroadcastSent(
             at=20, by="sue", sender="Sue", text="Storm: use script B", queue="sales",

@@ -136,7 +136,9 @@ class Server:
 
     def submit(self, queue: str = "support", medium: str = "chat", **fields: Any) -> str:
         """A new interaction as a channel would create it; returns its id."""
-        answer = self.api("POST", "/api/v1/interactions", {"queue": queue, "medium": medium, **fields})
+        answer = self.api(
+            "POST", "/api/v1/interactions", {"queue": queue, "medium": medium, **fields}
+        )
         interaction_id: str = answer["id"]
         return interaction_id
 
@@ -242,9 +244,7 @@ def console() -> ConsoleWatch:
 
 
 @pytest.fixture
-def new_page(
-    browser: Browser, console: ConsoleWatch
-) -> Iterator[Callable[..., Page]]:
+def new_page(browser: Browser, console: ConsoleWatch) -> Iterator[Callable[..., Page]]:
     """Open pages in fresh browser contexts (one per user, like separate machines)."""
     contexts: list[BrowserContext] = []
 

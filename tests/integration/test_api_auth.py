@@ -24,7 +24,10 @@ async def test_login_returns_a_token_that_identifies_the_user(centre: Centre) ->
     me = await centre.call(
         "GET", "/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"}
     )
-    assert me == {k: body[k] for k in ("user_id", "name", "role", "agent_id", "expires_at")}
+    assert me == {
+        **{k: body[k] for k in ("user_id", "name", "role", "agent_id", "expires_at")},
+        "centre": {"name": "Trunkline", "timezone": "UTC"},
+    }
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_answer(centre: Centre) -> None:

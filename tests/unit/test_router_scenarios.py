@@ -37,6 +37,7 @@ from trunkline.domain.errors import (
 )
 from trunkline.domain.events import (
     AgentLoggedOut,
+    AgentPresenceChanged,
     AgentProfileChanged,
     AgentStateChanged,
     ConfigReloaded,
@@ -1290,3 +1291,27 @@ def test_transfer_to_an_agent_on_a_break_is_refused_and_the_call_stays() -> None
         centre.run(centre.router.transfer, "c1", "a1", to_agent="a2")
     assert centre.state("c1") is InteractionState.ASSIGNED
     assert centre.router.interaction("c1").agent_id == "a1"
+
+
+def test_a_presence_chosen_during_a_call_is_announced_without_a_state_change() -> None:
+    centre = Centre([queue("q")], [agent("a1", "q")])
+    centre.login("a1")
+    centre.take_call("c1", "q", "a1")
+    events = centre.run(centre.router.set_not_ready, "a1", reason="lunch")
+    assert of_type(events, AgentStateChanged) == []  # still busy on the call
+    change = only(events, AgentPresenceChanged)
+    assert (change.presence, change.reason) == (AgentState.NOT_READY, "lunch")
+    assert centre.router.agent("a1").presence_reason == "lunch"
+
+    back = centre.run(centre.router.set_ready, "a1")
+    assert only(back, AgentPresenceChanged).presence is AgentState.READY
+    # Same again: nothing changed, nothing to say.
+    assert centre.run(centre.router.set_ready, "a1") == []
+
+
+def test_a_visible_state_change_carries_the_presence_itself() -> None:
+    centre = Centre([queue("q")], [agent("a1", "q")])
+    centre.login("a1")
+    events = centre.run(centre.router.set_not_ready, "a1", reason="break")
+    assert only(events, AgentStateChanged).new is AgentState.NOT_READY
+    assert of_type(events, AgentPresenceChanged) == []

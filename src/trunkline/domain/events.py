@@ -209,6 +209,16 @@ class AgentStateChanged(AgentEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AgentPresenceChanged(AgentEvent):
+    """The agent's chosen presence changed while their shown state stayed (busy, then not
+    ready): what applies once the work in hand is done."""
+
+    kind: ClassVar[str] = "agent_presence_changed"
+    presence: AgentState
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentProfileChanged(AgentEvent):
     """A supervisor changed the agent's skills or queues; routing follows at once."""
 
@@ -259,6 +269,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         AgentLoggedIn,
         AgentLoggedOut,
         AgentStateChanged,
+        AgentPresenceChanged,
         AgentProfileChanged,
         BroadcastSent,
         ConfigReloaded,

@@ -104,6 +104,11 @@ async def home(request: web.Request) -> web.Response:
     raise web.HTTPFound("/desktop")
 
 
+async def favicon(request: web.Request) -> web.Response:
+    # Browsers ask for it whatever the page links; a 404 would be a console error.
+    return _serve(request, "icon.svg")
+
+
 ROUTES: tuple[Route, ...] = (
     Route(
         method="GET",
@@ -126,6 +131,15 @@ ROUTES: tuple[Route, ...] = (
             documented=False,
         )
         for path in PAGES
+    ),
+    Route(
+        method="GET",
+        path="/favicon.ico",
+        handler=favicon,
+        access="public",
+        summary="The pages' icon",
+        tag="pages",
+        documented=False,
     ),
     Route(
         method="GET",

@@ -36,6 +36,7 @@ from trunkline.domain.errors import (
 from trunkline.domain.events import (
     AgentLoggedIn,
     AgentLoggedOut,
+    AgentPresenceChanged,
     AgentProfileChanged,
     AgentStateChanged,
     ConfigReloaded,
@@ -1043,18 +1044,37 @@ class Router:
         agent = self._agent(agent_id)
         check_command(agent_id, agent.state, AgentCommand.READY)
         was_routable = agent.routable()
+        before = (agent.presence, agent.reason)
         agent.presence = AgentState.READY
         agent.reason = ""
         self._agent_freed(agent, now, moved=not was_routable)
+        self._presence_changed(agent, before, now)
         return self._take_events()
 
     def set_not_ready(self, agent_id: str, now: float, reason: str) -> list[Event]:
         agent = self._agent(agent_id)
         check_command(agent_id, agent.state, AgentCommand.NOT_READY)
+        before = (agent.presence, agent.reason)
         agent.presence = AgentState.NOT_READY
         agent.reason = reason
         self._sync_agent(agent, now, moved=False)
+        self._presence_changed(agent, before, now)
         return self._take_events()
+
+    def _presence_changed(
+        self, agent: AgentRecord, before: tuple[AgentState, str], now: float
+    ) -> None:
+        """Tell the desktop a presence chosen during work (busy, then not ready) when the
+        displayed state did not change, so no ``AgentStateChanged`` carried it."""
+        if (agent.presence, agent.reason) == before:
+            return
+        if any(isinstance(e, AgentStateChanged) and e.agent_id == agent.id for e in self._out):
+            return
+        self._out.append(
+            AgentPresenceChanged(
+                at=now, agent_id=agent.id, presence=agent.presence, reason=agent.reason
+            )
+        )
 
     def set_profile(
         self,

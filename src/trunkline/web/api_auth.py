@@ -23,7 +23,14 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
-    return json_response(principal_of(request).as_dict())
+    # The centre's name and time zone come along: pages show "today" in the centre's zone.
+    centre = request.app[keys.SERVICE].config.centre
+    return json_response(
+        {
+            **principal_of(request).as_dict(),
+            "centre": {"name": centre.name, "timezone": centre.timezone},
+        }
+    )
 
 
 ROUTES: tuple[Route, ...] = (
@@ -49,7 +56,7 @@ ROUTES: tuple[Route, ...] = (
         path="/api/v1/me",
         handler=me,
         access="agent",
-        summary="The logged-in user",
+        summary="The logged-in user, and the centre's name and time zone",
         tag="auth",
     ),
 )
