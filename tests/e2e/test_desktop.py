@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from conftest import ConsoleWatch, Server, log_in, screenshot
+from e2e_support import ConsoleWatch, Server, log_in, screenshot
 from playwright.sync_api import Dialog, Locator, Page, expect
 
 PHONE = "+441632960001"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from conftest import ConsoleWatch, Server, log_in, screenshot
+from e2e_support import ConsoleWatch, Server, log_in, screenshot
 from playwright.sync_api import Locator, Page, expect
 
 

@@ -747,23 +747,38 @@ class Router:
                 to_agent=to_agent,
             )
         )
-        it.queue = target_queue
-        it.queues = frozenset({target_queue})
-        it.rejected_by = {agent_id}
+        it.assigned_at = None
+        self._requeue_in(it, spec, to_agent, now, reason="transferred", rejected_by={agent_id})
+        self._agent_freed(agent, now)
+        return self._take_events()
+
+    def _requeue_in(
+        self,
+        it: InteractionRecord,
+        spec: QueueSpec,
+        to_agent: str | None,
+        now: float,
+        *,
+        reason: str,
+        rejected_by: set[str],
+    ) -> None:
+        """Start a new visit to queue ``spec`` (a transfer or a move), keeping the place the
+        arrival time gives; a named agent gets the queue's transfer head start (skills not
+        required: a person chose them)."""
+        it.queue = spec.id
+        it.queues = frozenset({spec.id})
+        it.rejected_by = rejected_by
         it.preferred_agent = to_agent
         it.escalation_step = 0
         it.escalation_base = now
-        it.assigned_at = None
         self._enqueue(
             it,
             now,
-            reason="transferred",
+            reason=reason,
             head_start=spec.transfer_head_start_s if to_agent else 0.0,
-            rank=self._rank(target_queue, it.created_at, it.priority),
+            rank=self._rank(spec.id, it.created_at, it.priority),
             skip_skills_for_preferred=True,
         )
-        self._agent_freed(agent, now)
-        return self._take_events()
 
     def move(
         self,
@@ -828,21 +843,8 @@ class Router:
                 by=by,
             )
         )
-        it.queue = target_queue
-        it.queues = frozenset({target_queue})
         # A new queue is a fresh start: who declined it before may take it now.
-        it.rejected_by = set()
-        it.preferred_agent = to_agent
-        it.escalation_step = 0
-        it.escalation_base = now
-        self._enqueue(
-            it,
-            now,
-            reason="moved",
-            head_start=spec.transfer_head_start_s if to_agent else 0.0,
-            rank=self._rank(target_queue, it.created_at, it.priority),
-            skip_skills_for_preferred=True,
-        )
+        self._requeue_in(it, spec, to_agent, now, reason="moved", rejected_by=set())
         if offered_to is not None:
             self._agent_freed(offered_to, now)
         return self._take_events()
