@@ -220,3 +220,12 @@ async def test_pages_are_not_in_the_api_document(centre: Centre, path: str) -> N
     assert path not in document["paths"]
     assert "/api/v1/broadcasts" in document["paths"]
     assert "/api/v1/interactions/{id}/move" in document["paths"]
+
+
+async def test_agents_see_colleagues_to_transfer_to_but_not_their_skills(centre: Centre) -> None:
+    await centre.agent_ready("bob")
+    directory = await centre.call("GET", "/api/v1/directory/agents", "ann")
+    by_id = {a["id"]: a for a in directory["agents"]}
+    assert by_id["bob"]["state"] == "ready" and by_id["bob"]["queues"] == ["sales", "support"]
+    assert by_id["ann"]["state"] == "logged_out"
+    assert "skills" not in by_id["bob"] and "load" not in by_id["bob"]

@@ -97,9 +97,31 @@ async def set_agent_profile(request: web.Request) -> web.Response:
     return json_response(view.as_dict())
 
 
+async def agent_directory(request: web.Request) -> web.Response:
+    # What a colleague may know of another (who, which team and queues, whether they can
+    # take a transfer now), without the skills and load a supervisor sees.
+    views = request.app[keys.SERVICE].agents()
+    return json_response(
+        {
+            "agents": [
+                {"id": v.id, "name": v.name, "team": v.team, "state": v.state, "queues": v.queues}
+                for v in views
+            ]
+        }
+    )
+
+
 _BASE = "/api/v1/agents"
 
 ROUTES: tuple[Route, ...] = (
+    Route(
+        method="GET",
+        path="/api/v1/directory/agents",
+        handler=agent_directory,
+        access="agent",
+        summary="Every agent's name, team, queues and state, for choosing a transfer target",
+        tag="agents",
+    ),
     Route(
         method="GET",
         path=_BASE,

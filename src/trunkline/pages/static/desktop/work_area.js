@@ -2,6 +2,7 @@
 // details (attached data, customer, times) until each channel brings its own pane, and
 // the transfer form.
 
+import { api } from "../lib/api.js";
 import { errorText, formatTime, h, replaceChildren } from "../lib/dom.js";
 import { mediumLabel } from "./labels.js";
 
@@ -114,8 +115,11 @@ export class TransferForm {
       id: id("agent"),
       name: "agent",
       autocomplete: "off",
+      list: id("agents"),
       "aria-describedby": id("agent-hint"),
     });
+    // Colleagues to pick from, read when the form opens so their states are current.
+    this.directory = h("datalist", { id: id("agents") });
     this.error = h("p", { class: "form-error", role: "alert" });
     this.button = h("button", { type: "submit" }, "Transfer");
     const radio = (value, label, checked) =>
@@ -137,7 +141,8 @@ export class TransferForm {
       { class: "field", hidden: true },
       h("label", { for: id("agent") }, "Agent id"),
       this.agent,
-      h("span", { class: "muted", id: id("agent-hint") }, "The colleague's login, e.g. bob"),
+      this.directory,
+      h("span", { class: "muted", id: id("agent-hint") }, "Pick a colleague or type their login"),
     );
     this.form = h(
       "form",
@@ -161,6 +166,23 @@ export class TransferForm {
       this.error,
     );
     this.el = h("details", { class: "transfer" }, h("summary", {}, "Transfer…"), this.form);
+    this.el.addEventListener("toggle", () => {
+      if (this.el.open) this._loadDirectory();
+    });
+  }
+
+  async _loadDirectory() {
+    try {
+      const { agents } = await api.get("/api/v1/directory/agents");
+      replaceChildren(
+        this.directory,
+        agents
+          .filter((a) => a.state !== "logged_out")
+          .map((a) => h("option", { value: a.id }, `${a.name} · ${a.team || "no team"} · ${a.state}`)),
+      );
+    } catch {
+      // The list is a convenience: typing the id still works without it.
+    }
   }
 
   _to() {
