@@ -23,7 +23,13 @@ from trunkline.demo.simulator import (
     traffic_for,
 )
 from trunkline.domain.agent import AgentState
-from trunkline.domain.events import Event, InteractionCompleted, InteractionRefused, OfferAccepted
+from trunkline.domain.events import (
+    Event,
+    InteractionCompleted,
+    InteractionOffered,
+    InteractionRefused,
+    OfferAccepted,
+)
 from trunkline.domain.interaction import InteractionRequest
 from trunkline.domain.media import Medium
 from trunkline.router.engine import Router
@@ -248,4 +254,35 @@ async def test_simulator_answers_and_completes_interactions_on_a_real_service(
     assert {e["interaction_id"] for e in recorded if e["type"] == "offer_accepted"} >= {
         e.interaction_id for e in answered
     }
+    await store.close()
+
+
+async def test_an_agent_taken_over_by_a_person_is_left_to_them(tmp_path: Path) -> None:
+    store = await EventStore.open(f"sqlite:///{tmp_path / 'demo.db'}")
+    service = RoutingService(config=DEMO, store=store)
+    await service.start()
+    settings = SimulatorSettings(speed=20, seed=2, run_id="h", behaviour=Behaviour(miss_share=0.0))
+    humans = {"alice"}  # alice's desktop is open: a person answers her offers
+    simulator = Simulator(service, settings, human_at=lambda agent_id: agent_id in humans)
+    accepted: list[OfferAccepted] = []
+    offered_to_alice: list[str] = []
+
+    def wanted(event: Event) -> bool:
+        return isinstance(event, OfferAccepted | InteractionOffered)
+
+    with service.bus.subscribe(wanted) as events:
+        task = asyncio.create_task(simulator.run())
+        async with asyncio.timeout(60):  # a bound, not a measurement
+            while len(accepted) < 10 or not offered_to_alice:
+                event = await events.get()
+                if isinstance(event, OfferAccepted):
+                    accepted.append(event)
+                elif isinstance(event, InteractionOffered) and event.agent_id == "alice":
+                    offered_to_alice.append(event.interaction_id)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    # Alice was offered work, but the simulator never answered for her.
+    assert offered_to_alice and all(e.agent_id != "alice" for e in accepted)
+    await service.stop()
     await store.close()

@@ -259,8 +259,12 @@ class Simulator:
         settings: SimulatorSettings | None = None,
         *,
         submit: Submit | None = None,
+        human_at: Callable[[str], bool] | None = None,
     ) -> None:
         self.service = service
+        # A person who opens an agent's desktop takes that agent over: the simulator then
+        # leaves its offers, breaks and wrap-ups to them until the desktop closes.
+        self._human_at: Callable[[str], bool] = human_at or (lambda _agent_id: False)
         # Arrivals enter like any channel's: through the intake (CRM recognition) if given.
         self._submit: Submit = submit if submit is not None else service.submit
         self.settings = settings or SimulatorSettings()
@@ -393,6 +397,8 @@ class Simulator:
         log.warning("demo agent %s stopped: its event mailbox overflowed", me.id)
 
     async def _answer(self, me: _AgentState, offer: InteractionOffered) -> None:
+        if self._human_at(me.id):
+            return
         iid = offer.interaction_id
         response = self.behaviour.offer_response(me.rng)
         if response.action is OfferAction.MISS:
@@ -404,6 +410,8 @@ class Simulator:
             await self._back_to_ready(me)
             return
         await self._sleep(response.after_s)
+        if self._human_at(me.id):
+            return
         if response.action is OfferAction.REJECT:
             if await self._call(self.service.reject(iid, me.id, reason="busy")):
                 self.stats.rejected += 1
@@ -412,9 +420,11 @@ class Simulator:
             return  # the customer hung up while it rang
         self.stats.accepted += 1
         await self._sleep(self.behaviour.handle_time(me.rng, offer.medium))
-        if not await self._call(self.service.end_handling(iid, me.id)):
+        if self._human_at(me.id) or not await self._call(self.service.end_handling(iid, me.id)):
             return
         await self._sleep(self.behaviour.wrap_time(me.rng))
+        if self._human_at(me.id):
+            return
         code = self.behaviour.disposition(me.rng, list(self.service.config.wrap_up_codes))
         # A timed wrap-up may have closed it already; the router then refuses, which is fine.
         if await self._call(self.service.wrap_up(iid, me.id, disposition=code)):
@@ -436,9 +446,12 @@ class Simulator:
             await self._sleep(pause)
         finally:
             me.on_break = False
-        await self._call(self.service.set_ready(me.id))
+        if not self._human_at(me.id):
+            await self._call(self.service.set_ready(me.id))
 
     async def _back_to_ready(self, me: _AgentState) -> None:
+        if self._human_at(me.id):
+            return
         try:
             view = self.service.agent(me.id)
         except LookupError:
