@@ -43,12 +43,14 @@ from trunkline.reporting.service import ReportingService
 from trunkline.service.routing import RoutingService
 from trunkline.store.event_store import EventStore
 from trunkline.store.url import to_async_url
+from trunkline.voice.service import VoiceService
 from trunkline.web.app import create_app, run_crm, run_reporting, set_users
-from trunkline.web.keys import INTAKE
+from trunkline.web.keys import AGENT_CONNECTIONS, INTAKE
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE = "sqlite:///./trunkline.db"
+DEFAULT_SIP_PORT = 5060
 DEMO_DATABASE = "sqlite:///./trunkline-demo.db"
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 
@@ -73,11 +75,16 @@ class ServeOptions:
     demo: bool = False
     demo_rate: float = 1.0  # simulated customer arrivals per second
     demo_seed: int | None = None
+    # SIP over UDP and TCP. 0 (the default here, for embedding and tests) disables it; None
+    # is the command line's default: 5060, with a warning rather than a failure if taken.
+    sip_port: int | None = 0
+    sip_host: str | None = None  # None: the same as ``host``
 
 
 SERVICE_KEY = web.AppKey("trunkline.app.service", RoutingService)
 STORE_KEY = web.AppKey("trunkline.app.store", EventStore)
 SIMULATOR_KEY = web.AppKey("trunkline.app.simulator", Simulator)
+VOICE_KEY = web.AppKey("trunkline.app.voice", VoiceService)
 
 
 # -- options --------------------------------------------------------------------------------
@@ -92,6 +99,8 @@ def check_options(options: ServeOptions) -> None:
         raise OptionError(f"HTTP port {options.http_port} is out of range 0-65535")
     if options.demo_rate <= 0:
         raise OptionError("the demo arrival rate must be positive")
+    if options.sip_port is not None and not 0 <= options.sip_port <= 65535:
+        raise OptionError(f"SIP port {options.sip_port} is out of range 0-65535 (0 disables SIP)")
 
 
 def check_redis_url(url: str) -> str:
@@ -283,9 +292,18 @@ async def build(options: ServeOptions) -> web.Application:
     # After routing starts, so what recovery records is rolled up like any other event.
     app.cleanup_ctx.append(_rollups(service))
     app.cleanup_ctx.append(_reload_signal(reloader))
+    if options.sip_port != 0:
+        app.cleanup_ctx.append(_voice(options, service))
     if options.demo:
         settings = SimulatorSettings(rate=options.demo_rate, seed=options.demo_seed)
-        simulator = Simulator(service, settings, submit=app[INTAKE].submit)
+        desktops = app[AGENT_CONNECTIONS]
+        simulator = Simulator(
+            service,
+            settings,
+            submit=app[INTAKE].submit,
+            # Someone who opens a demo agent's desktop takes that agent over.
+            human_at=lambda agent_id: desktops.count(agent_id) > 0,
+        )
         app.cleanup_ctx.append(_demo_traffic(simulator, crm))
     return app
 
@@ -360,6 +378,41 @@ def _reload_signal(reloader: Reloader) -> CleanupCtx:
             if installed:
                 loop.remove_signal_handler(signal.SIGHUP)
             await asyncio.gather(*pending, return_exceptions=True)
+
+    return ctx
+
+
+def _voice(options: ServeOptions, service: RoutingService) -> CleanupCtx:
+    host = options.sip_host if options.sip_host is not None else options.host
+    explicit = options.sip_port is not None
+    port = options.sip_port if options.sip_port is not None else DEFAULT_SIP_PORT
+    voice = VoiceService(
+        service.config.voice,
+        host=host,
+        port=port,
+        # Read at each REGISTER, so agents added by a reload can register at once.
+        credentials=lambda: service.config.voice.sip_credentials,
+    )
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        try:
+            await voice.start()
+        except OSError as exc:
+            problem = f"cannot listen for SIP on {host}:{port} (UDP and TCP): {exc.strerror or exc}"
+            if explicit:
+                raise OptionError(
+                    f"{problem}; choose another with --sip-port, or 0 to disable SIP"
+                ) from None
+            # The default port may well be taken by a PBX on the same machine; the rest of
+            # the centre still works, so say so loudly and go on without voice.
+            log.warning("%s; SIP is disabled (pass --sip-port PORT, or 0 to silence this)", problem)
+            yield
+            return
+        app[VOICE_KEY] = voice
+        try:
+            yield
+        finally:
+            await voice.stop()
 
     return ctx
 

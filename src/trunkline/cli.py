@@ -125,6 +125,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     screenpop.add_argument("--seed", type=int, default=1)
     screenpop.set_defaults(handler=_bench_screenpop)
+    sip = benches.add_parser(
+        "sip",
+        help="calls per second into the echo number, driven by sipp against a real server",
+    )
+    sip.add_argument("--rate", type=float, default=1000.0, help="calls per second to offer")
+    sip.add_argument("--duration", type=float, default=30.0, metavar="SECONDS")
+    sip.add_argument("--transport", choices=("u1", "t1"), default="u1", help="sipp -t mode")
+    sip.add_argument("--sipp", default=None, metavar="PATH", help="the sipp binary to run")
+    sip.set_defaults(handler=_bench_sip)
 
     reports = commands.add_parser("reports", help="historical report maintenance")
     report_commands = reports.add_subparsers(dest="reports", required=True, metavar="ACTION")
@@ -158,6 +167,18 @@ def _parser() -> argparse.ArgumentParser:
         description="Read a password (prompted, or one line of stdin) and print its hash.",
     )
     hashpw.set_defaults(handler=_hash_password)
+
+    sipcred = commands.add_parser(
+        "sip-credentials",
+        help="print an agent's SIP digest secrets (HA1) for the config",
+        description="Read a SIP password (prompted, or one line of stdin) and print the "
+        "sip_ha1 entry to paste under the agent in the config.",
+    )
+    sipcred.add_argument("agent", metavar="AGENT_ID")
+    sipcred.add_argument(
+        "--realm", default="trunkline", help="the voice.realm of the config (default trunkline)"
+    )
+    sipcred.set_defaults(handler=_sip_credentials)
     return parser
 
 
@@ -178,6 +199,17 @@ def _server_options(parser: argparse.ArgumentParser, database: str) -> None:
         "--log-level", default="info", choices=("debug", "info", "warning", "error")
     )
     parser.add_argument("--log-format", default="text", choices=("text", "json"))
+    parser.add_argument(
+        "--sip-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="SIP over UDP and TCP (default 5060, skipped with a warning if taken; "
+        "0 disables SIP; a port given here must be free)",
+    )
+    parser.add_argument(
+        "--sip-host", default=None, metavar="ADDRESS", help="address for SIP (default: --host)"
+    )
 
 
 def _version() -> str:
@@ -201,6 +233,8 @@ def _serve(args: argparse.Namespace) -> int:
         demo=args.demo,
         demo_rate=args.demo_rate,
         demo_seed=args.demo_seed,
+        sip_port=args.sip_port,
+        sip_host=args.sip_host,
     )
     check_options(options)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
@@ -312,6 +346,18 @@ def _bench_screenpop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench_sip(args: argparse.Namespace) -> int:
+    from trunkline.bench.sip import run as run_sip_bench
+
+    if args.rate <= 0 or args.duration <= 0:
+        print("trunkline: --rate and --duration must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    run_sip_bench(
+        rate=args.rate, duration_s=args.duration, transport=args.transport, sipp=args.sipp
+    )
+    return EXIT_OK
+
+
 def _bench_routing(args: argparse.Namespace) -> int:
     run_routing_bench(
         agents=args.agents,
@@ -363,18 +409,42 @@ def _check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _hash_password(_args: argparse.Namespace) -> int:
+def _read_password() -> str | None:
+    """A password typed twice at a terminal, or one line of stdin; ``None`` after an error
+    was printed."""
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
             print("trunkline: the passwords differ", file=sys.stderr)
-            return EXIT_FAILED
+            return None
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         print("trunkline: empty password", file=sys.stderr)
+        return None
+    return password
+
+
+def _hash_password(_args: argparse.Namespace) -> int:
+    password = _read_password()
+    if password is None:
         return EXIT_FAILED
     print(hash_password(password))
+    return EXIT_OK
+
+
+def _sip_credentials(args: argparse.Namespace) -> int:
+    from trunkline.sip.digest import ha1
+
+    password = _read_password()
+    if password is None:
+        return EXIT_FAILED
+    # RFC 7616 §3.4.2: HA1 = H(username:realm:password); the username is the agent id,
+    # the user part of the AOR sip:AGENT@REALM.
+    print(f"# agent {args.agent}, realm {args.realm}: paste under the agent's entry")
+    print("sip_ha1:")
+    print(f"  sha256: {ha1(args.agent, args.realm, password, 'SHA-256')}")
+    print(f"  md5: {ha1(args.agent, args.realm, password, 'MD5')}")
     return EXIT_OK
 
 

@@ -56,6 +56,8 @@ def server(tmp_path: Path, password_hashes: dict[str, str]) -> Iterator[Server]:
         str(config),
         "--http-port",
         str(port),
+        "--sip-port",
+        "0",
         "--database",
         f"sqlite:///{tmp_path / 'record.db'}",
     ]

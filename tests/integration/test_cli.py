@@ -188,7 +188,8 @@ class Served(Process):
     def __init__(self, workdir: Path, command: str, *args: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        super().__init__(workdir, command, "--http-port", str(self.port), *args)
+        # No SIP: these tests are about HTTP, and port 5060 may be anyone's.
+        super().__init__(workdir, command, "--http-port", str(self.port), "--sip-port", "0", *args)
 
     def wait_healthy(self, timeout: float = 20.0) -> None:
         self.wait_until(lambda: http_raw("GET", f"{self.url}/healthz")[0] == 200, timeout)
@@ -239,7 +240,7 @@ def test_serve_refuses_bad_options_with_exit_2_and_no_traceback(
     tmp_path: Path, processes: list[Process], args: list[str], message: str
 ) -> None:
     (tmp_path / "BAD").write_text(BAD, encoding="utf-8")
-    proc = Process(tmp_path, "serve", "--http-port", str(free_port()), *args)
+    proc = Process(tmp_path, "serve", "--http-port", str(free_port()), "--sip-port", "0", *args)
     processes.append(proc)
     assert proc.wait() == 2
     assert message in proc.stderr

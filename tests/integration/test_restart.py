@@ -39,7 +39,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.stderr_path = workdir / f"{name}.stderr"
-        args = ["serve", "--http-port", str(self.port), "--database", database]
+        args = ["serve", "--http-port", str(self.port), "--sip-port", "0", "--database", database]
         with (workdir / f"{name}.stdout").open("wb") as out, self.stderr_path.open("wb") as err:
             self.proc = subprocess.Popen(
                 [*TRUNKLINE, *args, "--config", str(config)], cwd=workdir, stdout=out, stderr=err

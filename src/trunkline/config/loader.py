@@ -25,6 +25,7 @@ from trunkline.config.model import (
     CrmModel,
     QueueModel,
     Role,
+    VoiceModel,
     reference_context,
 )
 from trunkline.config.yaml_lines import KeyPath, LocatedYaml, parse_yaml
@@ -49,7 +50,9 @@ __all__ = [
     "CentreSettings",
     "Config",
     "NotReadyReason",
+    "SipCredentials",
     "UserSpec",
+    "VoiceSettings",
     "WrapUpCode",
     "load_config",
     "load_config_text",
@@ -110,6 +113,32 @@ class ReportingConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SipCredentials:
+    """An agent's SIP digest secrets: HA1 hex per base algorithm ("SHA-256", "MD5")."""
+
+    agent_id: str
+    ha1: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoiceSettings:
+    """The ``voice:`` section: SIP realm, RTP ports, echo numbers, agents' SIP secrets."""
+
+    realm: str = "trunkline"
+    rtp_ports: tuple[int, int] = (20000, 20999)  # both ends included
+    echo_numbers: frozenset[str] = frozenset({"echo"})
+    public_address: str = "127.0.0.1"  # the address put in SDP and Contact
+    echo_answer_delay_s: float = 0.0  # echo calls ring (180) this long before the 200
+    digest_algorithms: tuple[str, ...] = ("SHA-256", "MD5")  # challenge order
+    max_bindings: int = 5  # contacts per AOR
+    min_expires_s: int = 60  # shorter registrations get 423 (RFC 3261 §10.3 step 7)
+    max_expires_s: int = 3600  # longer ones are cut to this
+    sip_credentials: Mapping[str, SipCredentials] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The loaded configuration: domain objects keyed by id, in file order."""
 
@@ -126,6 +155,7 @@ class Config:
     rules: RuleSet = NO_RULES
     reporting: ReportingConfig = field(default_factory=ReportingConfig)
     crm: CrmSettings = field(default_factory=CrmSettings)
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
 
     def is_open(self, queue: str, now: float) -> bool:
         """Whether ``queue`` is open at ``now``; raises ``KeyError`` for an unknown queue."""
@@ -436,6 +466,33 @@ def _build(model: ConfigModel, rules: RuleSet, source: str) -> Config:
             ),
         ),
         crm=_crm(model.crm),
+        voice=_voice(model),
+    )
+
+
+def _voice(model: ConfigModel) -> VoiceSettings:
+    v: VoiceModel = model.voice
+    credentials: dict[str, SipCredentials] = {}
+    for agent in model.agents:
+        if agent.sip_ha1 is None:
+            continue
+        ha1: dict[str, str] = {}
+        if agent.sip_ha1.sha256 is not None:
+            ha1["SHA-256"] = agent.sip_ha1.sha256
+        if agent.sip_ha1.md5 is not None:
+            ha1["MD5"] = agent.sip_ha1.md5
+        credentials[agent.id] = SipCredentials(agent_id=agent.id, ha1=MappingProxyType(ha1))
+    return VoiceSettings(
+        realm=v.realm,
+        rtp_ports=v.rtp_ports,
+        echo_numbers=frozenset(v.echo_numbers),
+        public_address=v.public_address,
+        echo_answer_delay_s=v.echo_answer_delay_s,
+        digest_algorithms=tuple(v.digest_algorithms),
+        max_bindings=v.max_bindings,
+        min_expires_s=v.min_expires_s,
+        max_expires_s=v.max_expires_s,
+        sip_credentials=_frozen(credentials),
     )
 
 

@@ -271,11 +271,41 @@ class QueueModel(_Section):
     wallboard: WallboardModel = WallboardModel()  # tile colour thresholds
 
 
+_HEX_RE = re.compile(r"[0-9a-f]+")
+
+
+def _hex_digest(length: int, algorithm: str) -> AfterValidator:
+    def check(value: str) -> str:
+        value = value.strip().lower()
+        if len(value) != length or not _HEX_RE.fullmatch(value):
+            raise ValueError(
+                f"expected the {algorithm} HA1 as {length} hex digits "
+                "(trunkline sip-credentials prints it), not a plain password"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+class SipHa1Model(_Section):
+    """An agent's SIP digest secret, stored as HA1 = H(agent:realm:password) (RFC 7616 §3.4.2)."""
+
+    sha256: Annotated[str, _hex_digest(64, "SHA-256")] | None = None
+    md5: Annotated[str, _hex_digest(32, "MD5")] | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Self:
+        if self.sha256 is None and self.md5 is None:
+            raise ValueError("give sha256 or md5 (or both)")
+        return self
+
+
 class AgentModel(_Section):
     id: Id
     name: str = ""
     team: str = ""
     password_hash: PasswordHash | None = None  # None: the agent cannot log in
+    sip_ha1: SipHa1Model | None = None  # None: the agent cannot register a SIP phone
     skills: Annotated[dict[SkillRef, Level], _EMPTY] = {}
     queues: Annotated[list[QueueRef], _EMPTY_LIST] = []
     capacity: ProfileRef = "default"
@@ -351,6 +381,74 @@ class CrmModel(_Section):
     external: ExternalCrmModel | None = None
 
 
+def _parse_port_range(value: Any) -> Any:
+    """``"20000-20999"`` → ``(20000, 20999)``; both ends included."""
+    if not isinstance(value, str):
+        return value  # pydantic reports the type
+    low, sep, high = value.strip().partition("-")
+    try:
+        if not sep:
+            raise ValueError(value)
+        first, last = int(low), int(high)
+    except ValueError:
+        raise ValueError(f"expected a port range 'LOW-HIGH', got {value!r}") from None
+    if not 1024 <= first <= last <= 65535:
+        raise ValueError(f"port range {value!r} must lie within 1024-65535, low end first")
+    # RTP uses the even port, RTCP the odd one above it (RFC 3550 §11).
+    if last - first < 1:
+        raise ValueError(f"port range {value!r} needs at least two ports (RTP and RTCP)")
+    return (first, last)
+
+
+PortRange = Annotated[tuple[int, int], BeforeValidator(_parse_port_range)]
+
+
+def _check_address(value: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(f"expected an IP address, got {value!r}") from None
+
+
+IpAddress = Annotated[str, AfterValidator(_check_address)]
+_USER_RE = re.compile(r"[A-Za-z0-9\-_.!~*'()+]+")
+
+
+def _check_number(value: str) -> str:
+    # The user part of a Request-URI we compare against (RFC 3261 §25.1 unreserved chars).
+    if not _USER_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a plain SIP user part")
+    return value
+
+
+SipUser = Annotated[str, AfterValidator(_check_number)]
+
+
+class VoiceModel(_Section):
+    realm: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9.\-_]+$")] = "trunkline"
+    rtp_ports: PortRange = (20000, 20999)
+    echo_numbers: Annotated[list[SipUser], _EMPTY_LIST] = ["echo"]
+    public_address: IpAddress = "127.0.0.1"
+    echo_answer_delay_s: Annotated[float, Field(ge=0, le=60)] = 0.0  # ring before answering
+    # Challenge order, most preferred first (RFC 8760 §2.4).
+    digest_algorithms: Annotated[
+        list[Literal["SHA-256", "MD5"]], Field(min_length=1, max_length=2)
+    ] = ["SHA-256", "MD5"]
+    max_bindings: Annotated[int, Field(ge=1, le=100)] = 5
+    min_expires_s: Annotated[int, Field(ge=1, le=86400)] = 60
+    max_expires_s: Annotated[int, Field(ge=1, le=86400)] = 3600
+
+    @model_validator(mode="after")
+    def _expiry_order(self) -> Self:
+        if len(set(self.digest_algorithms)) != len(self.digest_algorithms):
+            raise ValueError("digest_algorithms lists an algorithm twice")
+        if self.min_expires_s > self.max_expires_s:
+            raise ValueError("min_expires_s must not exceed max_expires_s")
+        return self
+
+
 class ConfigModel(_Section):
     """The whole file. Every section is optional."""
 
@@ -365,5 +463,6 @@ class ConfigModel(_Section):
     not_ready_reasons: Annotated[list[NotReadyReasonModel], _EMPTY_LIST] = []
     reporting: Annotated[ReportingModel, _EMPTY] = ReportingModel()
     crm: Annotated[CrmModel, _EMPTY] = CrmModel()
+    voice: Annotated[VoiceModel, _EMPTY] = VoiceModel()
     # Shape only here: the rule compiler (trunkline.router.rules) checks the contents.
     rules: Annotated[list[dict[str, Any]], _EMPTY_LIST] = []
