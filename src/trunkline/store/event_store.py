@@ -30,6 +30,11 @@ from trunkline.store.writer import DEFAULT_MAX_BATCH, EventWriter
 
 logger = logging.getLogger(__name__)
 
+# PostgreSQL connections kept open, and how many more may be opened for a burst (those
+# are closed again when returned to a full pool).
+PG_POOL_SIZE = 20
+PG_POOL_OVERFLOW = 10
+
 OPEN_STATES: tuple[InteractionState, ...] = (
     InteractionState.QUEUED,
     InteractionState.OFFERED,
@@ -232,7 +237,13 @@ class EventStore:
 
 def _create_engine(url: URL) -> AsyncEngine:
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        # Every REST command reads its interaction back and the writer holds a connection
+        # while it commits, so a busy server has more than SQLAlchemy's default five
+        # connections checked out at once. Each one beyond the pool was opened for one
+        # query and closed on return: a new PostgreSQL backend per request under load.
+        return create_async_engine(
+            url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_OVERFLOW
+        )
     if url.database in (None, "", ":memory:"):
         # Each connection to :memory: is its own empty database, so exactly one connection
         # is shared; a one-slot queue pool (not StaticPool) also keeps the writer's
