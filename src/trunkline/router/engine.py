@@ -720,20 +720,11 @@ class Router:
         """
         it = self._held_by(interaction_id, agent_id, "transfer")
         check_transition(it.id, it.state, InteractionState.QUEUED, "be transferred")
-        target_queue = to_queue or it.queue
-        spec = self._queue(target_queue)
-        if target_queue in self._retired_queues:
-            raise UnknownQueueError(f"no queue {target_queue!r}", details={"queue": target_queue})
+        spec = self._live_queue(to_queue or it.queue)
         if to_agent is not None:
-            target = self._agent(to_agent)
             if to_agent == agent_id:
                 raise InvalidRequestError("cannot transfer an interaction to oneself")
-            if not self._can_hold_for(target, it.medium):
-                raise ConflictError(
-                    f"agent {to_agent!r} is not available for a {it.medium.value} transfer "
-                    f"({target.state.value})",
-                    details={"agent_id": to_agent, "state": target.state.value},
-                )
+            self._check_available(to_agent, it.medium, "transfer")
         agent = self._agents[agent_id]
         del agent.active[it.id]
         agent.add_load(it.medium, -1)
@@ -743,7 +734,7 @@ class Router:
                 interaction_id=it.id,
                 from_agent=agent_id,
                 from_queue=it.queue,
-                to_queue=target_queue,
+                to_queue=spec.id,
                 to_agent=to_agent,
             )
         )
@@ -751,6 +742,23 @@ class Router:
         self._requeue_in(it, spec, to_agent, now, reason="transferred", rejected_by={agent_id})
         self._agent_freed(agent, now)
         return self._take_events()
+
+    def _live_queue(self, queue_id: str) -> QueueSpec:
+        """The queue work may be sent to: configured, and not retired by a reload."""
+        spec = self._queue(queue_id)
+        if queue_id in self._retired_queues:
+            raise UnknownQueueError(f"no queue {queue_id!r}", details={"queue": queue_id})
+        return spec
+
+    def _check_available(self, agent_id: str, medium: Medium, what: str) -> None:
+        """A named agent must be worth waiting for (see :meth:`_can_hold_for`)."""
+        target = self._agent(agent_id)
+        if not self._can_hold_for(target, medium):
+            raise ConflictError(
+                f"agent {agent_id!r} is not available for a {medium.value} {what} "
+                f"({target.state.value})",
+                details={"agent_id": agent_id, "state": target.state.value},
+            )
 
     def _requeue_in(
         self,
@@ -802,22 +810,14 @@ class Router:
                 "interaction can be moved (its agent may transfer it)",
                 details={"interaction_id": interaction_id, "state": it.state.value},
             )
-        target_queue = to_queue or it.queue
-        spec = self._queue(target_queue)
-        if target_queue in self._retired_queues:
-            raise UnknownQueueError(f"no queue {target_queue!r}", details={"queue": target_queue})
-        if to_agent is None and target_queue == it.queue:
+        spec = self._live_queue(to_queue or it.queue)
+        if to_agent is None and spec.id == it.queue:
             raise InvalidRequestError(
-                f"interaction {interaction_id!r} already waits in queue {target_queue!r}",
-                details={"queue": target_queue},
+                f"interaction {interaction_id!r} already waits in queue {spec.id!r}",
+                details={"queue": spec.id},
             )
-        if to_agent is not None and not self._can_hold_for(self._agent(to_agent), it.medium):
-            target = self._agents[to_agent]
-            raise ConflictError(
-                f"agent {to_agent!r} is not available for a {it.medium.value} interaction "
-                f"({target.state.value})",
-                details={"agent_id": to_agent, "state": target.state.value},
-            )
+        if to_agent is not None:
+            self._check_available(to_agent, it.medium, "interaction")
         offered_to: AgentRecord | None = None
         if it.state is InteractionState.QUEUED:
             self._unqueue(it)
@@ -838,7 +838,7 @@ class Router:
                 at=now,
                 interaction_id=it.id,
                 from_queue=it.queue,
-                to_queue=target_queue,
+                to_queue=spec.id,
                 to_agent=to_agent,
                 by=by,
             )
