@@ -39,6 +39,32 @@ export function replaceChildren(el, ...children) {
   return el;
 }
 
+/**
+ * Keep `parent`'s children in step with `items`, one view per item in their order: views
+ * of ids gone are removed, new items get `build(item)`, each view's `element(view)` is
+ * moved into place and `update(view, item)` refreshes it. `views` (id -> view) is kept
+ * current, so unchanged rows keep their focus and half-typed input.
+ */
+export function syncKeyed(parent, views, items, { build, update, element }) {
+  const ids = new Set(items.map((item) => item.id));
+  for (const [id, view] of views) {
+    if (!ids.has(id)) {
+      element(view).remove();
+      views.delete(id);
+    }
+  }
+  items.forEach((item, index) => {
+    let view = views.get(item.id);
+    if (!view) {
+      view = build(item);
+      views.set(item.id, view);
+    }
+    const el = element(view);
+    if (parent.children[index] !== el) parent.insertBefore(el, parent.children[index] || null);
+    update(view, item);
+  });
+}
+
 /** 75 -> "1:15", 3725 -> "1:02:05"; negative or missing -> "0:00". */
 export function formatDuration(seconds) {
   const s = Math.max(0, Math.floor(Number(seconds) || 0));

@@ -1,6 +1,8 @@
 // How report figures are written. A missing figure (the API's null: a ratio over zero)
 // is "–", never 0: "nobody was answered" is not "answered in 0 seconds".
 
+import { formatDuration } from "../lib/dom.js";
+
 export const NONE = "–";
 
 const countFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
@@ -31,11 +33,7 @@ export function duration(value) {
   const s = Math.max(0, Number(value));
   if (s < 10) return `${s.toFixed(1)} s`;
   if (s < 60) return `${Math.round(s)} s`;
-  const whole = Math.round(s);
-  const hours = Math.floor(whole / 3600);
-  const minutes = Math.floor((whole % 3600) / 60);
-  const secs = String(whole % 60).padStart(2, "0");
-  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
+  return formatDuration(Math.round(s));
 }
 
 /** A service-level target: "80 % in 20 s". */
@@ -44,15 +42,4 @@ export function target(percentValue, thresholdS) {
   return `${percent(percentValue)} in ${duration(thresholdS)}`;
 }
 
-export const MEDIA = [
-  { id: "voice", label: "Voice" },
-  { id: "chat", label: "Chat" },
-  { id: "email", label: "E-mail" },
-  { id: "callback", label: "Callback" },
-  { id: "fax", label: "Fax" },
-  { id: "voicemail", label: "Voicemail" },
-];
-
-export function mediumLabel(id) {
-  return MEDIA.find((m) => m.id === id)?.label ?? id;
-}
+export { MEDIA, mediumLabel } from "../lib/media.js";

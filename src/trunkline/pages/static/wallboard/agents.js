@@ -2,7 +2,7 @@
 // the supervisor's controls per agent — queue membership (drag, chips, "Queues…"), skill
 // levels edited in place, and forcing a state or a logout.
 
-import { h, replaceChildren } from "../lib/dom.js";
+import { h, replaceChildren, syncKeyed } from "../lib/dom.js";
 import { openFormDialog } from "./dialog.js";
 import { dragAgent, dragMembership } from "./drag.js";
 import {
@@ -114,23 +114,10 @@ export class AgentGrid {
     );
     this._filterOptions(agents);
     const shown = agents.filter((a) => this._matches(a));
-    const keep = new Set(shown.map((a) => a.id));
-    for (const [id, row] of this.rows) {
-      if (!keep.has(id)) {
-        row.tr.remove();
-        this.rows.delete(id);
-      }
-    }
-    shown.forEach((agent, index) => {
-      let row = this.rows.get(agent.id);
-      if (!row) {
-        row = this._buildRow(agent);
-        this.rows.set(agent.id, row);
-      }
-      if (this.body.children[index] !== row.tr) {
-        this.body.insertBefore(row.tr, this.body.children[index] || null);
-      }
-      this._updateRow(row, agent);
+    syncKeyed(this.body, this.rows, shown, {
+      build: (agent) => this._buildRow(agent),
+      update: (row, agent) => this._updateRow(row, agent),
+      element: (row) => row.tr,
     });
     this.empty.hidden = shown.length > 0 || agents.length === 0;
     setText(this.summary, `Showing ${shown.length} of ${agents.length} agents`);

@@ -14,15 +14,6 @@ export const STATE_LABELS = {
 // The states a tile counts, in the order a supervisor reads them.
 export const SHOWN_STATES = ["ready", "reserved", "busy", "wrap_up", "not_ready"];
 
-export const MEDIUM_LABELS = {
-  voice: "Voice",
-  chat: "Chat",
-  email: "E-mail",
-  callback: "Callback",
-  fax: "Fax",
-  voicemail: "Voicemail",
-};
-
 export const PHASE_LABELS = {
   new: "arriving",
   waiting: "waiting",
@@ -39,7 +30,7 @@ export const INTERACTION_STATE_LABELS = {
   wrap_up: "Wrap-up",
 };
 
-export const mediumLabel = (m) => MEDIUM_LABELS[m] || m || "";
+export { mediumLabel } from "../lib/media.js";
 export const stateLabel = (s) => STATE_LABELS[s] || s || "";
 
 /** Seconds as "0:42" / "1:02:05"; missing as a dash. */

@@ -2,7 +2,7 @@
 // drop targets for agents dragged from the grid (add to the queue) or for a queue chip
 // dragged from one queue to another (move between queues).
 
-import { announce, formatPercent, h } from "../lib/dom.js";
+import { announce, formatPercent, h, syncKeyed } from "../lib/dom.js";
 import { DRAG_AGENT, DRAG_MEMBERSHIP, readDrag } from "./drag.js";
 import {
   SHOWN_STATES,
@@ -44,24 +44,11 @@ export class QueueTiles {
   render() {
     const snapshot = this.store.snapshot;
     if (!snapshot) return;
-    const ids = snapshot.queues.map((q) => q.id);
     this.container.querySelector(".empty")?.remove();
-    for (const [id, tile] of this.tiles) {
-      if (!ids.includes(id)) {
-        tile.root.remove();
-        this.tiles.delete(id);
-      }
-    }
-    snapshot.queues.forEach((queue, index) => {
-      let tile = this.tiles.get(queue.id);
-      if (!tile) {
-        tile = this._build(queue);
-        this.tiles.set(queue.id, tile);
-      }
-      if (this.container.children[index] !== tile.root) {
-        this.container.insertBefore(tile.root, this.container.children[index] || null);
-      }
-      this._update(tile, queue);
+    syncKeyed(this.container, this.tiles, snapshot.queues, {
+      build: (queue) => this._build(queue),
+      update: (tile, queue) => this._update(tile, queue),
+      element: (tile) => tile.root,
     });
     if (!snapshot.queues.length) {
       this.container.append(h("p", { class: "empty muted" }, "No queues are configured."));
